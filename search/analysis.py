@@ -1,0 +1,236 @@
+"""Text analysis: one Whoosh pipeline per language, built from small filters.
+
+Read a chain left to right: ``WordTokenizer() | LowercaseFilter() | ...``.
+The same chain runs at index and at query time; only decompounding is
+index-only (``mode="index"``), so a query word matches a compound's part
+without the query itself being split.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+
+import Stemmer
+from whoosh.analysis import Composable, Filter, LowercaseFilter, Token, Tokenizer
+from whoosh.lang.stopwords import stoplists
+
+from .decompound import Splitter
+
+#: ISO 639-1 code -> PyStemmer (Snowball) algorithm.
+SNOWBALL = {
+    "ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "cs": "czech",
+    "da": "danish", "nl": "dutch", "en": "english", "eo": "esperanto", "et": "estonian",
+    "fi": "finnish", "fr": "french", "de": "german", "el": "greek", "hi": "hindi",
+    "hu": "hungarian", "id": "indonesian", "ga": "irish", "it": "italian",
+    "lt": "lithuanian", "ne": "nepali", "no": "norwegian", "fa": "persian",
+    "pl": "polish", "pt": "portuguese", "ro": "romanian", "ru": "russian",
+    "sr": "serbian", "es": "spanish", "sv": "swedish", "ta": "tamil", "tr": "turkish",
+}
+#: Scripts written without spaces: indexed as overlapping character bigrams.
+BIGRAM = ("zh", "ja", "th")
+#: The language-neutral chain, for anything else.
+NEUTRAL = "xx"
+LANGUAGES = tuple(SNOWBALL) + BIGRAM + (NEUTRAL,)
+
+PART_BOOST = 0.3  # a compound part weighs less than a whole word
+_WORD = re.compile(r"\w+(?:[-\u2010\u2011]\w+)*")
+_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_UMLAUTS = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
+
+
+class WordTokenizer(Tokenizer):
+    """NFC first, then words with digits; ``Ukraine-Krieg`` yields the whole and its parts."""
+
+    def __call__(self, value: str, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="",
+                 **kwargs) -> Iterator[Token]:
+        value = unicodedata.normalize("NFC", value)
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        pos = start_pos
+        for match in _WORD.finditer(value):
+            word, start = match.group(), match.start()
+            pieces = [(word, start)]
+            if "-" in word or "\u2010" in word or "\u2011" in word:
+                pieces += [(m.group(), start + m.start()) for m in re.finditer(r"[^-\u2010\u2011]+", word)]
+            for i, (text, s) in enumerate(pieces):
+                t.text, t.boost, t.stopped = text, 1.0, False
+                t.original = text if keeporiginal else None
+                if positions:
+                    t.pos = pos
+                if chars:
+                    t.startchar, t.endchar = start_char + s, start_char + s + len(text)
+                t.part = i > 0
+                yield t
+            pos += 1
+
+
+class BigramTokenizer(Tokenizer):
+    """Chinese, Japanese and Thai: overlapping character bigrams; spaced words stay words."""
+
+    def __call__(self, value: str, positions=False, chars=False, keeporiginal=False,
+                 removestops=True, start_pos=0, start_char=0, tokenize=True, mode="",
+                 **kwargs) -> Iterator[Token]:
+        value = unicodedata.normalize("NFC", value)
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        pos = start_pos
+        for match in _WORD.finditer(value):
+            for text, s in _bigrams(match.group(), match.start()):
+                t.text, t.boost, t.stopped, t.part = text, 1.0, False, False
+                if positions:
+                    t.pos = pos
+                if chars:
+                    t.startchar, t.endchar = start_char + s, start_char + s + len(text)
+                pos += 1
+                yield t
+
+
+def _bigrams(word: str, start: int) -> Iterator[tuple[str, int]]:
+    last = 0
+    for run in _UNSPACED.finditer(word):
+        if run.start() > last:
+            yield word[last:run.start()], start + last
+        chars = run.group()
+        if len(chars) == 1:
+            yield chars, start + run.start()
+        for i in range(len(chars) - 1):
+            yield chars[i:i + 2], start + run.start() + i
+        last = run.end()
+    if last < len(word):
+        yield word[last:], start + last
+
+
+#: Question words and auxiliaries Whoosh's German list lacks; readers' questions are full of them.
+EXTRA_STOPS = {"de": {"wer", "wen", "wem", "wessen", "wann", "warum", "weshalb", "wieso", "wozu", "wodurch",
+                      "womit", "wofür", "woher", "wohin", "worauf", "woran", "wurde", "wurden", "worden",
+                      "wurdest", "viele", "vielen", "gibt", "gab", "beim", "seit", "welch"}}
+
+
+class StopFilter(Filter):
+    """Drops stop words; renumbers positions so phrases match across them, keeping parts on their word's position."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+        self.stops = frozenset(stoplists.get(lang, ())) | EXTRA_STOPS.get(lang, set())
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        stops, pos, last = self.stops, -1, None
+        for t in tokens:
+            if t.text in stops:
+                continue
+            if t.positions:
+                if t.pos != last:
+                    pos, last = pos + 1, t.pos
+                t.pos = pos
+            yield t
+
+
+class GermanFolder(Filter):
+    """ä->a, ö->o, ü->u, ß->ss: "Praesident" aside, readers type umlauts or not."""
+
+    @staticmethod
+    def fold(text: str) -> str:
+        return text.translate(_UMLAUTS)
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for t in tokens:
+            t.text = t.text.translate(_UMLAUTS)
+            yield t
+
+
+class AccentFolder(Filter):
+    """Strips combining marks: the neutral chain matches "café" with "cafe"."""
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for t in tokens:
+            t.text = "".join(c for c in unicodedata.normalize("NFD", t.text) if not unicodedata.combining(c))
+            yield t
+
+
+class DecompoundFilter(Filter):
+    """Index time only: after each compound, its parts at the same position, weighted ``PART_BOOST``."""
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        for t in tokens:
+            whole, is_part = t.text, t.part
+            yield t  # later filters change t in place: read it before this line
+            if t.mode == "query" or is_part:
+                continue
+            for part in splitter().split(whole):
+                t.text, t.boost, t.part = part, PART_BOOST, True
+                yield t
+
+
+class SnowballFilter(Filter):
+    """Snowball stemming through PyStemmer, whose C cache makes repeated words cheap."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+        self._stemmer = None
+
+    def __getstate__(self) -> dict:  # the schema is pickled; the C stemmer is not picklable
+        return {"lang": self.lang, "_stemmer": None}
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        if self._stemmer is None:
+            self._stemmer = Stemmer.Stemmer(SNOWBALL[self.lang], 100_000)
+        stem = self._stemmer.stemWord
+        for t in tokens:
+            t.text = stem(t.text)
+            yield t
+
+
+def analyzer(lang: str) -> Composable:
+    """The analysis chain for one language code (see ``LANGUAGES``)."""
+    if lang == "de":
+        return (WordTokenizer() | LowercaseFilter() | StopFilter("de") | DecompoundFilter()
+                | GermanFolder() | SnowballFilter("de"))
+    if lang in SNOWBALL:
+        return WordTokenizer() | LowercaseFilter() | StopFilter(lang) | SnowballFilter(lang)
+    if lang in BIGRAM:
+        return BigramTokenizer() | LowercaseFilter()
+    return WordTokenizer() | LowercaseFilter() | AccentFolder()
+
+
+def exact_analyzer() -> Composable:
+    """Surface words, only lower-cased: exact-match boost, spelling and autocomplete."""
+    return WordTokenizer() | LowercaseFilter()
+
+
+def language_of(code: str | None) -> str:
+    """The chain a document's language code selects."""
+    code = (code or "").lower()[:2]
+    return code if code in SNOWBALL or code in BIGRAM else NEUTRAL
+
+
+# -- the decompounding vocabulary ---------------------------------------------
+_SPLITTER: Splitter | None = None
+
+
+def splitter() -> Splitter:
+    """The process-wide splitter; the indexer feeds it the corpus vocabulary."""
+    global _SPLITTER
+    if _SPLITTER is None:
+        _SPLITTER = Splitter()
+    return _SPLITTER
+
+
+def learn_words(words) -> None:
+    """Add corpus words (lower-case surface forms) the splitter may split into."""
+    splitter().add_words(words)
+
+
+def terms(lang: str, text: str, mode: str = "query") -> list[str]:
+    """The index terms ``text`` becomes in language ``lang``."""
+    return [t.text for t in analyzer_for(lang)(text, mode=mode)]
+
+
+_CHAINS: dict[str, Composable] = {}
+
+
+def analyzer_for(lang: str) -> Composable:
+    """Cached chain per language (building one loads a stemmer)."""
+    chain = _CHAINS.get(lang)
+    if chain is None:
+        chain = _CHAINS[lang] = analyzer(lang)
+    return chain

@@ -1,0 +1,117 @@
+"""Configuration: one YAML file, documented defaults, errors that name the key.
+
+Looked up in this order: ``--config FILE``, ``$STICHWORT_CONFIG``,
+``./stichwort.yaml``; every key is optional.  See README "Configuration".
+"""
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .analysis import LANGUAGES
+from .errors import ConfigError
+
+DEFAULTS: dict[str, Any] = {
+    "index_dir": "index_data/index",
+    "languages": list(LANGUAGES),
+    "boosts": {"title": 4.0, "teaser": 2.0, "body": 1.0, "location": 0.7, "sources": 0.5, "exact": 0.3},
+    "facets": ["location", "source", "category", "language"],
+    "recency": {"enabled": False, "half_life_days": 365, "weight": 0.3},
+    "indexing": {"max_file_mb": 32, "workers": 2, "batch_size": 200},
+    "stories": {"window_days": 3, "threshold": 0.12},
+    "server": {"host": "127.0.0.1", "port": 8080, "workers": None},
+}
+FACETS = ("location", "source", "category", "language")
+
+
+def _check_number(key: str, value: Any, low: float, high: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low or (high is not None and value > high):
+        allowed = f"a number >= {low}" + (f" and <= {high}" if high is not None else "")
+        raise ConfigError(f"config key '{key}': {value!r} is not allowed; expected {allowed}")
+    return value
+
+
+@dataclass
+class Config:
+    """Validated settings; build with :func:`load_config`."""
+
+    data: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULTS))
+    source: str = "defaults"
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    @property
+    def index_dir(self) -> Path:
+        return Path(self.data["index_dir"])
+
+    @property
+    def boosts(self) -> dict[str, float]:
+        return self.data["boosts"]
+
+
+def _merge(base: dict, override: dict, prefix: str = "") -> dict:
+    for key, value in override.items():
+        name = f"{prefix}{key}"
+        if key not in base:
+            raise ConfigError(f"unknown config key '{name}'; known keys: {', '.join(sorted(base))}")
+        if isinstance(base[key], dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"config key '{name}' must be a mapping of {', '.join(sorted(base[key]))}")
+            _merge(base[key], value, name + ".")
+        else:
+            base[key] = value
+    return base
+
+
+def validate(data: dict[str, Any]) -> None:
+    langs = data["languages"]
+    if not isinstance(langs, list) or not langs or any(lang not in LANGUAGES for lang in langs):
+        raise ConfigError(f"config key 'languages': {langs!r} is not allowed; expected a list of: {', '.join(LANGUAGES)}")
+    for name, boost in data["boosts"].items():
+        _check_number(f"boosts.{name}", boost, 0, 100)
+    bad = [f for f in data["facets"]] if not isinstance(data["facets"], list) else [f for f in data["facets"] if f not in FACETS]
+    if bad:
+        raise ConfigError(f"config key 'facets': {bad!r} not allowed; expected some of: {', '.join(FACETS)}")
+    if not isinstance(data["recency"]["enabled"], bool):
+        raise ConfigError("config key 'recency.enabled' must be true or false")
+    _check_number("recency.half_life_days", data["recency"]["half_life_days"], 1)
+    _check_number("recency.weight", data["recency"]["weight"], 0, 10)
+    _check_number("indexing.max_file_mb", data["indexing"]["max_file_mb"], 0.001, 4096)
+    _check_number("indexing.workers", data["indexing"]["workers"], 1, 64)
+    _check_number("indexing.batch_size", data["indexing"]["batch_size"], 1, 100000)
+    _check_number("stories.window_days", data["stories"]["window_days"], 0, 365)
+    _check_number("stories.threshold", data["stories"]["threshold"], 0.01, 1)
+    _check_number("server.port", data["server"]["port"], 1, 65535)
+    if data["server"]["workers"] is not None:
+        _check_number("server.workers", data["server"]["workers"], 1, 64)
+    if not isinstance(data["index_dir"], str) or not data["index_dir"]:
+        raise ConfigError("config key 'index_dir' must be a directory path")
+
+
+def load_config(path: str | os.PathLike | None = None, **overrides: Any) -> Config:
+    """Defaults, then the YAML file, then non-None ``overrides`` (from the command line)."""
+    data = copy.deepcopy(DEFAULTS)
+    source = "defaults"
+    path = path or os.environ.get("STICHWORT_CONFIG") or ("stichwort.yaml" if Path("stichwort.yaml").is_file() else None)
+    if path:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {path} must be a mapping of keys: {', '.join(DEFAULTS)}")
+        _merge(data, loaded)
+        source = str(path)
+    for key, value in overrides.items():
+        if value is not None:
+            data[key] = str(value) if key == "index_dir" else value
+    validate(data)
+    return Config(data, source)

@@ -1,0 +1,90 @@
+"""German compound splitting learned from vocabulary, no dictionary download.
+
+A word is split where both halves occur as words of their own, in the corpus
+being indexed or in the German frequency list that ``wordfreq`` ships.  Two
+rules keep splits honest:
+
+* parts must be common words (Zipf >= ``min_part_zipf``) of at least four
+  letters, so prefixes and junk ("Verhand", "Gesell") never count;
+* a compound that is itself a common word (Zipf >= ``lexicalised_zipf``:
+  "Bundeskanzler", "Gesellschaft") is lexicalised and stays whole, because
+  splitting it would let "Bund" match articles about the chancellor.
+
+Parts are indexed beside the whole word (see ``analysis.DecompoundFilter``),
+so a wrong split only ever adds a low-weighted term.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+LINKERS = ("", "s", "es", "n", "en", "e", "er", "ns")
+MIN_PART = 4
+MIN_WORD = 8
+
+
+@lru_cache(maxsize=1)
+def _wordfreq_de() -> dict[str, float]:
+    """German words with their Zipf frequency, from the list wordfreq ships."""
+    from wordfreq import get_frequency_dict  # local: loading takes ~0.5 s
+
+    from math import log10
+    return {w: log10(f) + 9 for w, f in get_frequency_dict("de").items() if w.isalpha()}
+
+
+class Splitter:
+    """Splits lower-case German words into lower-case parts."""
+
+    def __init__(self, corpus_words: Iterable[str] = (), *, min_part_zipf: float = 3.0,
+                 lexicalised_zipf: float = 3.8, use_wordlist: bool = True):
+        self.zipf = _wordfreq_de() if use_wordlist else {}
+        self.min_part_zipf = min_part_zipf
+        self.lexicalised_zipf = lexicalised_zipf
+        self.corpus = {w for w in corpus_words if len(w) >= MIN_PART and w.isalpha()}
+        self._cache: dict[str, tuple[str, ...]] = {}
+
+    def add_words(self, words: Iterable[str]) -> None:
+        self.corpus.update(w for w in words if len(w) >= MIN_PART and w.isalpha())
+        self._cache.clear()
+
+    def is_word(self, w: str) -> bool:
+        return len(w) >= MIN_PART and (w in self.corpus or self.zipf.get(w, 0.0) >= self.min_part_zipf)
+
+    def _score(self, w: str) -> float:
+        return self.zipf.get(w, 2.5 if w in self.corpus else 0.0)
+
+    def split(self, word: str) -> tuple[str, ...]:
+        """The parts of ``word`` (empty when it stays whole)."""
+        parts = self._cache.get(word)
+        if parts is None:
+            parts = self._cache[word] = self._split(word)
+        return parts
+
+    def _split(self, word: str) -> tuple[str, ...]:
+        if len(word) < MIN_WORD or not word.isalpha() or self._score(word) >= self.lexicalised_zipf:
+            return ()
+        best: tuple[tuple[float, float], str, str] | None = None
+        for i in range(MIN_PART, len(word) - MIN_PART + 1):
+            tail = word[i:]
+            if not self.is_word(tail):
+                continue
+            for head in self._heads(word[:i]):
+                score = (min(self._score(head), self._score(tail)), self._score(head))
+                if best is None or score > best[0]:
+                    best = (score, head, tail)
+        if best is None:
+            return ()
+        _, head, tail = best
+        # Keep every level: "waffenstillstand" -> waffen, stillstand, still, stand.
+        return tuple(dict.fromkeys((head, tail) + self.split(head) + self.split(tail)))
+
+    def _heads(self, left: str) -> Iterable[str]:
+        """Candidate first parts: ``left`` minus a linking element, or with a dropped -e restored."""
+        for linker in LINKERS:
+            if linker and not left.endswith(linker):
+                continue
+            head = left[: len(left) - len(linker)] if linker else left
+            if self.is_word(head):
+                yield head
+        if self.is_word(left + "e"):
+            yield left + "e"

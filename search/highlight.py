@@ -1,0 +1,90 @@
+"""Snippets with the matched words marked.
+
+The stored text is re-analysed with the document's own chain (index mode,
+so compound parts carry their whole word's character span): a token whose
+term the query matched marks the *whole surface word*, which is how
+"Sicherheitsgarantien" lights up for the query "Garantie".
+Everything is HTML-escaped except the ``<mark>`` tags.
+"""
+from __future__ import annotations
+
+from html import escape
+
+from . import analysis
+
+FRAGMENT_CHARS = 220
+MAX_FRAGMENTS = 2
+
+
+def spans(text: str, lang: str, terms: set[str], surfaces: set[str]) -> list[tuple[int, int]]:
+    """Merged character spans of the words in ``text`` that match."""
+    found = []
+    chain = analysis.analyzer_for(lang)
+    for t in chain(text, chars=True, mode="index"):
+        if t.text in terms:
+            found.append((t.startchar, t.endchar))
+    if surfaces:
+        for t in analysis.exact_analyzer()(text, chars=True):
+            if t.text in surfaces:
+                found.append((t.startchar, t.endchar))
+    found.sort()
+    merged: list[tuple[int, int]] = []
+    for s, e in found:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def mark(text: str, marks: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:
+    end = len(text) if end is None else end
+    out, pos = [], start
+    for s, e in marks:
+        if e <= start or s >= end:
+            continue
+        out.append(escape(text[pos:s]))
+        out.append(f"<mark>{escape(text[s:e])}</mark>")
+        pos = e
+    out.append(escape(text[pos:end]))
+    return "".join(out)
+
+
+def fragments(text: str, marks: list[tuple[int, int]], size: int = FRAGMENT_CHARS,
+              limit: int = MAX_FRAGMENTS) -> list[str]:
+    """Up to ``limit`` windows of ``text`` with the most marks, in text order."""
+    if not marks:
+        return []
+    windows = []
+    for s, _ in marks:
+        lo = max(0, s - size // 3)
+        lo = text.rfind(" ", 0, lo) + 1 if lo else 0
+        hi = min(len(text), lo + size)
+        if hi < len(text):
+            cut = text.rfind(" ", lo, hi)
+            hi = cut if cut > lo else hi
+        count = sum(1 for a, b in marks if a >= lo and b <= hi)
+        windows.append((count, lo, hi))
+    chosen: list[tuple[int, int]] = []
+    for _, lo, hi in sorted(windows, key=lambda w: (-w[0], w[1])):
+        if all(hi <= a or lo >= b for a, b in chosen):
+            chosen.append((lo, hi))
+        if len(chosen) == limit:
+            break
+    out = []
+    for lo, hi in sorted(chosen):
+        frag = mark(text, marks, lo, hi).replace("\n\n", " ¶ ").replace("\n", " ")
+        out.append(("…" if lo > 0 else "") + frag + ("…" if hi < len(text) else ""))
+    return out
+
+
+def highlight(doc: dict, terms: set[str], surfaces: set[str]) -> dict[str, list[str]]:
+    lang = analysis.language_of(doc.get("language"))
+    title = doc.get("title") or ""
+    body = doc.get("body") or ""
+    title_marks = spans(title, lang, terms, surfaces)
+    body_marks = spans(body, lang, terms, surfaces)
+    return {
+        "title": [mark(title, title_marks)] if title_marks else [],
+        "body": fragments(body, body_marks),
+    }

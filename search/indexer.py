@@ -1,0 +1,288 @@
+"""Indexing: files in, Whoosh documents out, with a summary a user can act on.
+
+Flow per run: discover files -> read and hash them -> skip files whose hash
+is already indexed -> parse (in a process pool, both cores) -> detect
+language -> learn compound vocabulary -> assign stories -> write and commit
+per batch.  A file's documents carry ``src`` = "<path>\\x00<sha256>", so a
+re-run knows unchanged files from the index itself and replaces the
+documents of a changed file in place.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whoosh import index as windex
+from whoosh.query import Prefix, Term
+
+from . import analysis, langid, stories
+from .config import Config
+from .document import Article, ReadFailure
+from .errors import IndexLocked, StichwortError
+from .readers import SourceFile, discover, parse, read_bytes
+from .schema import TEXT_ROLES, build_schema, text_field
+from .store import open_index, write_lock
+
+Progress = Callable[[int, int, float], None]  # (docs done, files done, seconds)
+
+
+@dataclass
+class Summary:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    failures: list[ReadFailure] = field(default_factory=list)
+    seen_ids: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def as_dict(self) -> dict:
+        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+                "deleted": self.deleted, "failed": self.failed,
+                "failures": [{"path": f.path, "line": f.line, "reason": f.reason} for f in self.failures]}
+
+
+@dataclass
+class Parsed:
+    source: SourceFile
+    digest: str
+    items: list[Article | ReadFailure]
+
+
+def _src_key(source: SourceFile) -> str:
+    return str(source.path)
+
+
+def _load(job: tuple[SourceFile, int, frozenset[str]]) -> Parsed | str:
+    """Worker: read, hash, and parse one file unless the index has this version already."""
+    source, max_bytes, known = job
+    try:
+        data = read_bytes(source, max_bytes)
+    except StichwortError as exc:  # pragma: no cover - readers raise ReadError
+        return Parsed(source, "", [ReadFailure(str(source.path), str(exc))])
+    except Exception as exc:  # ReadError and OS errors
+        return Parsed(source, "", [ReadFailure(str(source.path), getattr(exc, "reason", str(exc)))])
+    digest = hashlib.sha256(data).hexdigest()
+    if f"{_src_key(source)}\x00{digest}" in known:
+        return "unchanged"
+    items = parse(source, data)
+    for item in items:
+        if isinstance(item, Article) and not item.language:
+            item.language = langid.detect(f"{item.title}\n{item.teaser}\n{item.body[:2000]}")[0]
+    return Parsed(source, digest, items)
+
+
+class Indexer:
+    """Writes articles into the index at ``config.index_dir``."""
+
+    def __init__(self, config: Config, progress: Progress | None = None):
+        self.config = config
+        self.languages = list(config["languages"])
+        self.progress = progress
+        self.max_bytes = int(config["indexing"]["max_file_mb"] * 1024 * 1024)
+        self.batch_size = int(config["indexing"]["batch_size"])
+        self.workers = int(config["indexing"]["workers"])
+
+    # -- public -------------------------------------------------------------
+    def index_paths(self, paths: Iterable[str | os.PathLike], rebuild: bool = False, wait: float = 0.0) -> Summary:
+        summary = Summary()
+        index_dir = self.config.index_dir
+        with write_lock(index_dir, wait):
+            if rebuild and index_dir.exists():
+                for child in index_dir.iterdir():
+                    if child.name != "WRITELOCK.stichwort":
+                        shutil.rmtree(child) if child.is_dir() else child.unlink()
+            ix = open_index(index_dir, build_schema(self.languages), create=True)
+            known = self._known_sources(ix)
+            sources = []
+            for item in discover(paths):
+                (summary.failures.append(item) if isinstance(item, ReadFailure) else sources.append(item))
+            self._learn_index_vocabulary(ix)
+            batch: list[tuple[Parsed, Article]] = []
+            changed: list[Parsed] = []
+            start, docs, files = time.monotonic(), 0, 0
+            for parsed in self._parse_all(sources, known):
+                files += 1
+                if parsed == "unchanged":
+                    summary.unchanged += 1
+                    continue
+                changed.append(parsed)
+                for item in parsed.items:
+                    if isinstance(item, ReadFailure):
+                        summary.failures.append(item)
+                    elif item.id in summary.seen_ids:
+                        summary.failures.append(ReadFailure(
+                            item.path or str(parsed.source.path),
+                            f"duplicate id {item.id!r} (first seen in {summary.seen_ids[item.id]})", item.line))
+                    else:
+                        summary.seen_ids[item.id] = item.path or str(parsed.source.path)
+                        batch.append((parsed, item))
+                if len(batch) >= self.batch_size:
+                    docs += self._write(ix, batch, changed, summary)
+                    batch, changed = [], []
+                if self.progress:
+                    self.progress(docs + len(batch), files, time.monotonic() - start)
+            if batch or changed:
+                docs += self._write(ix, batch, changed, summary)
+            if self.progress:
+                self.progress(docs, files, time.monotonic() - start)
+        return summary
+
+    def index_articles(self, articles: list[Article], origin: str = "api") -> Summary:
+        """Index already-built articles (evaluation corpora, generated data) in batches."""
+        summary = Summary()
+        source = SourceFile(Path(origin), origin)
+        parsed = Parsed(source, "articles", [])
+        with write_lock(self.config.index_dir):
+            ix = open_index(self.config.index_dir, build_schema(self.languages), create=True)
+            self._learn_index_vocabulary(ix)
+            for a in articles:
+                if not a.language:
+                    a.language = langid.detect(f"{a.title}\n{a.body[:2000]}")[0]
+            analysis.learn_words(w for a in articles for w in _surface_words(a))
+            for i in range(0, len(articles), self.batch_size):
+                self._write(ix, [(parsed, a) for a in articles[i:i + self.batch_size]], [], summary)
+        return summary
+
+    def delete(self, ids: list[str]) -> int:
+        with write_lock(self.config.index_dir):
+            ix = open_index(self.config.index_dir, None)
+            writer = ix.writer()
+            count = sum(writer.delete_by_term("id", doc_id) for doc_id in ids)
+            writer.commit()
+        return count
+
+    # -- steps --------------------------------------------------------------
+    def _known_sources(self, ix) -> frozenset[str]:
+        with ix.reader() as reader:
+            return frozenset(t.decode("utf-8") for t in reader.lexicon("src"))
+
+    def _learn_index_vocabulary(self, ix) -> None:
+        with ix.reader() as reader:
+            analysis.learn_words(t.decode("utf-8") for t in reader.lexicon("exact"))
+
+    def _parse_all(self, sources: list[SourceFile], known: frozenset[str]) -> Iterator[Parsed | str]:
+        jobs = ((s, self.max_bytes, known) for s in sources)
+        if self.workers <= 1 or len(sources) < 8:
+            yield from map(_load, jobs)
+            return
+        with ProcessPoolExecutor(self.workers) as pool:
+            yield from pool.map(_load, jobs, chunksize=4)
+
+    def _write(self, ix, batch: list[tuple[Parsed, Article]], changed: list[Parsed], summary: Summary) -> int:
+        articles = [a for _, a in batch]
+        analysis.learn_words(w for a in articles for w in _surface_words(a))
+        writer = ix.writer(limitmb=256)
+        try:
+            with writer.searcher() as searcher:
+                signed = self._assign_stories(searcher, articles)
+                for parsed in changed:  # documents of the old version of a changed file
+                    summary.deleted += writer.delete_by_query(Prefix("src", _src_key(parsed.source) + "\x00"))
+                for (parsed, article), sig in zip(batch, signed):
+                    existing = searcher.document(id=article.id)
+                    owner = existing["src"].split("\x00")[0] if existing else None
+                    if owner and owner != _src_key(parsed.source) and os.path.exists(owner):
+                        summary.failures.append(ReadFailure(
+                            article.path or str(parsed.source.path),
+                            f"duplicate id {article.id!r} (already indexed from {owner})", article.line))
+                        continue
+                    exists = existing is not None
+                    writer.update_document(**self.record(article, parsed, sig))
+                    if exists:
+                        summary.updated += 1
+                    else:
+                        summary.added += 1
+            summary.deleted = max(0, summary.deleted - summary.updated)
+            writer.commit()
+        except BaseException:
+            writer.cancel()
+            raise
+        return len(batch)
+
+    def _assign_stories(self, searcher, articles: list[Article]) -> list[stories.Signed]:
+        n_docs = searcher.doc_count() + len(articles)
+        batch_df: Counter = Counter()
+        tfs = []
+        for a in articles:
+            lang = analysis.language_of(a.language)
+            tf = Counter(analysis.terms(lang, f"{a.title}\n{a.teaser}\n{a.body[:4000]}"))
+            tfs.append((lang, tf))
+            batch_df.update(tf.keys())
+        signed: list[stories.Signed] = []
+        window = self.config["stories"]["window_days"]
+        threshold = self.config["stories"]["threshold"]
+        for a, (lang, tf) in zip(articles, tfs):
+            field = text_field("body", lang)
+            weights = stories.signature(tf, lambda t: batch_df[t] + searcher.doc_frequency(field, t), n_docs)
+            doc = stories.Signed(a.id, lang, a.date, weights, location=a.location)
+            candidates = signed + self._index_candidates(searcher, doc, field)
+            match = stories.best_match(doc, candidates, threshold, window)
+            doc.story = match.story if match else a.id
+            signed.append(doc)
+        return signed
+
+    def _index_candidates(self, searcher, doc: stories.Signed, field: str) -> list[stories.Signed]:
+        from whoosh.query import Or
+        top = sorted(doc.weights, key=doc.weights.get, reverse=True)[:12]
+        if not top or searcher.doc_count() == 0:
+            return []
+        hits = searcher.search(Or([Term(field, t) for t in top]), limit=8)
+        found = []
+        for hit in hits:
+            stored = hit.get("doc") or {}
+            if hit["id"] == doc.id:
+                continue
+            found.append(stories.Signed(hit["id"], stored.get("language", ""), _parse_date(stored.get("date")),
+                                        stored.get("signature", {}), hit.get("story") or hit["id"],
+                                        stored.get("location") or ""))
+        return found
+
+    def record(self, a: Article, parsed: Parsed, sig: stories.Signed) -> dict:
+        """The Whoosh document for one article."""
+        lang = analysis.language_of(a.language)
+        if lang not in self.languages:
+            lang = analysis.NEUTRAL
+        doc = {
+            "id": a.id, "title": a.title, "teaser": a.teaser, "body": a.body, "url": a.url,
+            "location": a.location, "sources": a.sources, "category": a.category,
+            "date": a.date.isoformat() if a.date else None, "language": a.language or lang,
+            "publisher": a.publisher, "extra": a.extra, "path": a.path or str(parsed.source.path),
+            "line": a.line, "signature": {t: round(w, 4) for t, w in sig.weights.items()},
+        }
+        rec = {
+            "id": a.id, "doc": doc, "src": f"{_src_key(parsed.source)}\x00{parsed.digest}",
+            "exact": f"{a.title}\n{a.teaser}\n{a.body}", "language": doc["language"], "story": sig.story,
+        }
+        for role in TEXT_ROLES:
+            value = getattr(a, role)
+            if value:
+                rec[text_field(role, lang)] = value
+        if a.location:
+            rec.update(loc=a.location, location=a.location.lower(), location_col=a.location.encode())
+        if a.sources:
+            rec.update(source=",".join(a.sources), source_col="\t".join(a.sources).encode())
+        if a.category:
+            rec.update(category=a.category.lower(), category_col=a.category.encode())
+        if a.date:
+            rec.update(date=a.date, month=a.date.strftime("%Y-%m"))
+        return rec
+
+
+def _surface_words(a: Article) -> Iterator[str]:
+    for token in analysis.exact_analyzer()(f"{a.title}\n{a.teaser}\n{a.body}"):
+        yield token.text
+
+
+def _parse_date(value: str | None):
+    from datetime import datetime
+    return datetime.fromisoformat(value) if value else None

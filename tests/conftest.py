@@ -1,0 +1,52 @@
+"""Shared fixtures: a real index built from the shipped demo archive."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SAMPLE = SHARED / "formats" / "n-ag-article.txt"
+DEMO = ROOT / "index_data" / "articles"
+
+
+def run_cli(*args: str, cwd: Path | None = None):
+    """Run the real ``stichwort`` command in a subprocess."""
+    import subprocess
+    return subprocess.run([sys.executable, "-m", "search", *args], capture_output=True, text=True,
+                          cwd=cwd or ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=600)
+
+
+@pytest.fixture(scope="session")
+def demo_index(tmp_path_factory) -> Path:
+    from search.config import load_config
+    from search.indexer import Indexer
+    index_dir = tmp_path_factory.mktemp("demo-index")
+    summary = Indexer(load_config(index_dir=index_dir)).index_paths([DEMO])
+    assert summary.failed == 0, summary.failures
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def engine(demo_index):
+    from search.engine import Engine
+    eng = Engine(demo_index)
+    yield eng
+    eng.close()
+
+
+@pytest.fixture(scope="session")
+def sample() -> Path:
+    if not SAMPLE.is_file():
+        pytest.skip(f"the shared n-ag sample is absent: {SAMPLE}")
+    return SAMPLE
+
+
+def shared_data(*parts: str) -> Path:
+    path = SHARED.joinpath("data", *parts)
+    if not path.exists():
+        pytest.skip(f"shared data not available here: {path}")
+    return path

@@ -1,0 +1,102 @@
+"""The German chain, decompounding and language routing."""
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from search import analysis
+from search.langid import detect, query_languages
+
+
+def index_terms(lang: str, text: str) -> set[str]:
+    return set(analysis.terms(lang, text, mode="index"))
+
+
+def query_terms(lang: str, text: str) -> set[str]:
+    return set(analysis.terms(lang, text))
+
+
+@pytest.mark.parametrize("inflected, base", [
+    ("Sicherheitsgarantien", "Sicherheitsgarantie"), ("Präsidenten", "Präsident"),
+    ("Verhandlungen", "Verhandlung"), ("Krieges", "Krieg"),
+])
+def test_stemming_joins_inflections(inflected, base):
+    assert query_terms("de", inflected) == query_terms("de", base)
+
+
+def test_umlaut_and_sharp_s_folding_is_the_same_at_index_and_query_time():
+    assert query_terms("de", "Präsident") == query_terms("de", "Prasident")
+    assert query_terms("de", "Straße") == query_terms("de", "Strasse")
+    assert query_terms("de", "äußerte") <= index_terms("de", "Er äußerte sich")
+
+
+def test_nfd_input_matches_nfc_query():
+    nfd = unicodedata.normalize("NFD", "Präsident")
+    assert nfd != "Präsident"
+    assert index_terms("de", nfd) == query_terms("de", "Präsident")
+
+
+def test_stop_words_are_dropped():
+    assert query_terms("de", "und der die das") == set()
+
+
+def test_hyphenated_word_is_kept_whole_and_split():
+    terms = index_terms("de", "Ukraine-Krieg")
+    assert query_terms("de", "Ukraine") <= terms
+    assert query_terms("de", "Krieg") <= terms
+    assert analysis.terms("de", "Ukraine-Krieg")[0] in terms
+
+
+def test_words_with_digits_are_kept():
+    assert {"g7", "2024", "covid-19"} <= index_terms("de", "G7 2024 COVID-19")
+
+
+@pytest.mark.parametrize("compound, queries", [
+    ("Sicherheitsgarantien", ["Sicherheitsgarantie", "Garantie", "Garantien", "Sicherheit"]),
+    ("Milliardenhilfen", ["Hilfe", "Milliarden"]),
+    ("Waffenstillstand", ["Stillstand"]),
+    ("Präsidentenmaschine", ["Maschine"]),
+])
+def test_compounds_are_found_by_their_parts(compound, queries):
+    terms = index_terms("de", compound)
+    for q in queries:
+        assert query_terms("de", q) <= terms, (compound, q)
+
+
+@pytest.mark.parametrize("word", ["Verhandlungen", "Entscheidung", "Gesellschaft", "Untersuchung", "Bundeskanzler"])
+def test_common_words_stay_whole(word):
+    assert len(index_terms("de", word)) == 1
+    assert analysis.splitter().split(word.lower()) == ()
+
+
+def test_compound_parts_weigh_less_than_the_whole():
+    boosts = [t.boost for t in analysis.analyzer("de")("Sicherheitsgarantien", mode="index", boosts=True)]
+    assert boosts[0] == 1.0 and all(b < 1.0 for b in boosts[1:]) and len(boosts) > 1
+
+
+@pytest.mark.parametrize("lang, text, expected", [
+    ("de", "Die Regierung hat am Mittwoch neue Gesetze beschlossen.", "de"),
+    ("en", "The government approved new laws on Wednesday afternoon.", "en"),
+    ("fr", "Le gouvernement a adopté de nouvelles lois mercredi.", "fr"),
+    ("es", "El gobierno aprobó nuevas leyes el miércoles por la tarde.", "es"),
+    ("ru", "Правительство в среду приняло новые законы.", "ru"),
+    ("zh", "政府星期三通过了新的法律。", "zh"),
+])
+def test_language_routing(lang, text, expected):
+    assert detect(text)[0] == expected
+    assert analysis.language_of(expected) == lang
+    assert analysis.terms(lang, text)  # the chain produces terms
+
+
+def test_language_chains_differ():
+    assert analysis.terms("en", "running") == ["run"]
+    assert analysis.terms("fr", "présidentielle") == ["présidentiel"]
+    assert analysis.terms("ru", "России") == ["росс"]
+    assert analysis.terms("zh", "北京首都") == ["北京", "京首", "首都"]
+    assert analysis.terms("xx", "Café") == ["cafe"]
+
+
+def test_short_queries_are_not_trusted_to_detection():
+    assert query_languages("Krieg", ["de", "en", "fr"]) == ["de", "en", "fr"]
+    assert query_languages("When did the war in Ukraine start", ["de", "en"]) == ["en"]

@@ -1,0 +1,135 @@
+"""Indexing end to end: the shared sample, the CLI, re-runs, bad input."""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+
+import pytest
+
+from conftest import DEMO, run_cli
+
+
+def search_ids(index_dir, query: str) -> list[str]:
+    out = run_cli("search", "--index-dir", str(index_dir), "--json", query)
+    assert out.returncode == 0, out.stderr
+    return [h["id"] for h in json.loads(out.stdout)["hits"]]
+
+
+@pytest.fixture(scope="module")
+def sample_index(tmp_path_factory, sample):
+    index_dir = tmp_path_factory.mktemp("sample")
+    out = run_cli("index", "--index-dir", str(index_dir), str(sample))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "added 1" in out.stdout
+    return index_dir
+
+
+@pytest.mark.parametrize("query", [
+    "Sicherheitsgarantie", "Garantie", "Selenskyj", "Telefonat", "Kreml", "Ukraine-Krieg",
+    '"Stiftung Wissenschaft und Politik"', "ort:Washington", "quelle:swp-berlin.org",
+    "Garantien", "Sicherheit", "Hilfe", "Milliarden", "Stillstand", "Maschine",
+])
+def test_sample_is_found(sample_index, query):
+    assert search_ids(sample_index, query) == ["n-ag-article.txt"]
+
+
+@pytest.mark.parametrize("query", ["Bund", "Lungen", "Gesell"])
+def test_sample_is_not_found_by_unrelated_words(sample_index, query):
+    assert search_ids(sample_index, query) == []
+
+
+def test_sample_stored_fields(sample_index):
+    from search.engine import Engine
+    doc = Engine(sample_index).get("n-ag-article.txt")
+    assert doc["category"] == "Sonstiges"
+    assert doc["location"] == "Washington, USA"
+    assert doc["sources"] == ["ksta.de", "sueddeutsche.de", "swp-berlin.org"]
+    assert doc["publisher"] == "n-ag.de"
+    assert "Besuchen Sie" not in doc["body"] and "**" not in doc["body"]
+    assert doc["title"].startswith("Trump und Putin")
+    assert doc["body"].startswith("US-Präsident Donald Trump")
+
+
+def test_reindex_updates_in_place_and_skips_unchanged(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.jsonl").write_text(
+        json.dumps({"id": "a1", "title": "Hochwasser am Rhein", "body": "Der Pegel steigt.", "language": "de"}) + "\n" +
+        json.dumps({"id": "a2", "title": "Bahnstreik", "body": "Züge fallen aus.", "language": "de"}) + "\n")
+    idx = tmp_path / "idx"
+    first = run_cli("index", "--index-dir", str(idx), "--json", str(src))
+    assert json.loads(first.stdout)["added"] == 2
+    again = json.loads(run_cli("index", "--index-dir", str(idx), "--json", str(src)).stdout)
+    assert again["added"] == 0 and again["unchanged"] == 1
+    (src / "a.jsonl").write_text(
+        json.dumps({"id": "a1", "title": "Hochwasser am Rhein sinkt", "body": "Der Pegel fällt.", "language": "de"}) + "\n")
+    changed = json.loads(run_cli("index", "--index-dir", str(idx), "--json", str(src)).stdout)
+    assert changed["updated"] == 1 and changed["added"] == 0
+    stats = json.loads(run_cli("stats", "--index-dir", str(idx), "--json").stdout)
+    assert stats["documents"] == 1  # a2 left the file, so it left the index
+    assert search_ids(idx, "sinkt") == ["a1"]
+
+
+def test_bad_files_are_reported_and_good_ones_indexed(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "good.json").write_text(json.dumps({"id": "g1", "title": "Gute Nachricht", "body": "Alles gut."}))
+    (src / "empty.txt").write_bytes(b"")
+    (src / "binary.bin").write_bytes(b"\x00\x01\x02\xff" * 50)
+    (src / "truncated.json").write_text('{"id": "x", "title": "abgeschnit')
+    (src / "shape.json").write_text("[1, 2, 3]")
+    (src / "bad.md").write_text("---\ntitle: [unclosed\n---\nText\n")
+    (src / "notitle.json").write_text(json.dumps({"id": "n1", "body": "Kein Titel"}))
+    (src / "z-dup.jsonl").write_text(json.dumps({"id": "g1", "title": "Doppelt", "body": "x"}) + "\n")
+    (src / "cp1252.txt").write_bytes("Präsident besucht Köln\n\nDer Präsident kam.\n".encode("cp1252"))
+    os.symlink(src / "missing.txt", src / "broken.txt")
+    with gzip.open(src / "more.jsonl.gz", "wt") as fh:
+        fh.write(json.dumps({"id": "z1", "title": "Gepackte Meldung", "body": "Aus dem Archiv."}) + "\n")
+    big = src / "big.txt"
+    with open(big, "wb") as fh:
+        fh.truncate(50 * 1024 * 1024)
+    idx = tmp_path / "idx"
+    out = run_cli("index", "--index-dir", str(idx), "--json", str(src))
+    assert out.returncode == 1
+    report = json.loads(out.stdout)
+    reasons = {os.path.basename(f["path"]): f["reason"] for f in report["failures"]}
+    for name in ("empty.txt", "binary.bin", "truncated.json", "shape.json", "bad.md", "notitle.json",
+                 "z-dup.jsonl", "broken.txt", "big.txt"):
+        assert name in reasons, (name, reasons)
+    assert "title" in reasons["notitle.json"] and "duplicate" in reasons["z-dup.jsonl"]
+    assert report["added"] == 3
+    assert search_ids(idx, "Präsident") == ["cp1252.txt"]
+    assert search_ids(idx, "Archiv") == ["z1"]
+    # nothing indexed earlier is lost when a later run meets bad input
+    (src / "worse.json").write_text("{")
+    run_cli("index", "--index-dir", str(idx), str(src))
+    assert search_ids(idx, "Nachricht") == ["g1"]
+
+
+def test_delete_and_stats(tmp_path):
+    idx = tmp_path / "idx"
+    assert run_cli("index", "--index-dir", str(idx), str(DEMO)).returncode == 0
+    stats = json.loads(run_cli("stats", "--index-dir", str(idx), "--json").stdout)
+    assert stats["documents"] >= 40 and stats["language"]["de"] >= 30
+    assert len(stats["category"]) >= 6 and len(stats["location"]) >= 8
+    victim = search_ids(idx, "Bahnstreik")[0]
+    assert run_cli("delete", "--index-dir", str(idx), victim).returncode == 0
+    assert victim not in search_ids(idx, "Bahnstreik")
+
+
+def test_second_indexer_gets_a_clear_message(tmp_path):
+    from search.errors import IndexLocked
+    from search.store import write_lock
+    with write_lock(tmp_path):
+        out = run_cli("index", "--index-dir", str(tmp_path), str(DEMO))
+    assert out.returncode == 2 and "another indexer" in out.stderr
+
+
+def test_bad_config_names_the_key(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("boosts:\n  title: -3\n")
+    out = run_cli("stats", "--config", str(cfg))
+    assert out.returncode == 2 and "boosts.title" in out.stderr
+    cfg.write_text("colour: blue\n")
+    assert "unknown config key 'colour'" in run_cli("stats", "--config", str(cfg)).stderr

@@ -1,0 +1,192 @@
+"""The engine over the demo archive: query language, facets, highlights, suggestions, related, explain."""
+from __future__ import annotations
+
+import pytest
+
+from search.errors import BadRequest, NotFound
+
+BROKEN = ['"Sicherheitsgarantie', "(Bahnstreik", "Bahnstreik)", "AND", "OR OR", "NOT", ":::", "ort:",
+          "Bahn\x00streik\x07", "+", "-", '""', "((()", "titel:", "datum:kaputt", "quelle:"]
+
+
+def ids(result) -> list[str]:
+    return [h["id"] for h in result["hits"]]
+
+
+@pytest.mark.parametrize("q", BROKEN)
+def test_broken_queries_never_raise(engine, q):
+    result = engine.search(q)
+    assert result["total"]["relation"] == "eq"
+
+
+def test_broken_quote_is_searched_as_words(engine):
+    assert ids(engine.search('"Sicherheitsgarantie'))[:3] == ids(engine.search("Sicherheitsgarantie"))[:3]
+
+
+def test_long_query_is_cut_with_a_note(engine):
+    result = engine.search("Bahnstreik " * 200)
+    assert any("1000" in n for n in result["notes"])
+
+
+def test_all_words_rank_above_some(engine):
+    hits = engine.search("Hochwasser Köln Pegel", size=20)["hits"]
+    top = hits[0]
+    body = engine.get(top["id"])["body"].lower()
+    assert "hochwasser" in body and "pegel" in body
+
+
+def test_phrase_must_must_not(engine):
+    phrase = ids(engine.search('"Bank of England"'))
+    assert phrase and all("bank" in i or "boe" in i or "mortgage" in i for i in phrase)
+    both = engine.search("+Hochwasser +Pegel", size=50)
+    assert both["total"]["value"] >= 1
+    without = engine.search("Hochwasser -Pegel", size=50)
+    assert not set(ids(both)) & set(ids(without))
+
+
+def test_boolean_operators_in_german_and_english(engine):
+    a = engine.search("Hochwasser UND Köln", size=50)["total"]["value"]
+    b = engine.search("Hochwasser AND Köln", size=50)["total"]["value"]
+    assert a == b >= 3
+    either = engine.search("Hochwasser ODER Bahnstreik", size=50)["total"]["value"]
+    assert either > a
+    no = engine.search("Hochwasser NICHT Köln", size=50)
+    assert all("koeln" not in i for i in ids(no))
+
+
+def test_field_prefixes(engine):
+    assert ids(engine.search("ort:Genf", size=50)) and all(
+        "Genf" in h["location"] for h in engine.search("ort:Genf", size=50)["hits"])
+    assert all("Verkehr" == h["category"] for h in engine.search("kategorie:verkehr", size=50)["hits"])
+    assert all(h["language"] == "en" for h in engine.search("sprache:en", size=50)["hits"])
+    assert all(h["language"] == "en" for h in engine.search("lang:en", size=50)["hits"])
+    titles = engine.search("titel:Bahnstreik", size=50)["hits"]
+    assert titles and "streik" in titles[0]["title"].lower()
+    assert all("bahn" in h["title"].lower() or "streik" in h["title"].lower() for h in titles)
+    dated = engine.search("datum:2024-01..2024-01", size=50)["hits"]
+    assert dated and all(h["date"].startswith("2024-01") for h in dated)
+    later = engine.search("datum:>2025-06-01", size=50)["hits"]
+    assert later and all(h["date"] >= "2025-06-02" for h in later)
+    src = engine.search("quelle:tagesschau.de", size=50)["hits"]
+    assert src and all("tagesschau.de" in h["sources"] for h in src)
+
+
+def test_wildcard_and_fuzzy(engine):
+    assert engine.search("Ukrain*")["total"]["value"] >= 4
+    assert engine.search("Selenski~")["total"]["value"] >= 1
+
+
+def test_facets_multi_select_counts(engine):
+    base = engine.search("", size=1)
+    cats = {r["value"]: r["count"] for r in base["facets"]["category"]}
+    assert sum(cats.values()) == base["total"]["value"]
+    picked = engine.search("", filters={"category": ["Verkehr", "Umwelt"]}, size=100)
+    assert picked["total"]["value"] == cats["Verkehr"] + cats["Umwelt"]
+    # the category facet is counted as if its own selection were absent...
+    assert {r["value"]: r["count"] for r in picked["facets"]["category"]} == cats
+    assert {r["value"] for r in picked["facets"]["category"] if r["selected"]} == {"Verkehr", "Umwelt"}
+    # ...while the other facets are narrowed
+    langs = {r["value"]: r["count"] for r in picked["facets"]["language"]}
+    assert sum(langs.values()) == picked["total"]["value"]
+    assert sum(r["count"] for r in picked["date_histogram"]) == picked["total"]["value"]
+
+
+def test_sort_paging_and_cursor(engine):
+    newest = engine.search("", sort="newest", size=5)
+    dates = [h["date"] for h in newest["hits"]]
+    assert dates == sorted(dates, reverse=True)
+    oldest = engine.search("", sort="oldest", size=5)
+    assert [h["date"] for h in oldest["hits"]] == sorted(h["date"] for h in oldest["hits"])
+    p1, p2 = engine.search("", sort="newest", size=5), engine.search("", sort="newest", size=5, page=2)
+    assert not set(ids(p1)) & set(ids(p2))
+    via_cursor = engine.search("", sort="newest", size=5, cursor=p1["next_cursor"])
+    assert ids(via_cursor) == ids(p2)
+    with pytest.raises(BadRequest):
+        engine.search("", sort="newest", size=5, cursor=p1["next_cursor"][:-3] + "AAA")
+    with pytest.raises(BadRequest):
+        engine.search("", size=101)
+    with pytest.raises(BadRequest):
+        engine.search("", sort="random")
+    with pytest.raises(BadRequest):
+        engine.search("", date_from="2024-13-45")
+
+
+def test_highlights_mark_compounds_and_escape(engine):
+    result = engine.search("Garantie")
+    marked = " ".join(f for h in result["hits"] for f in h["highlights"]["body"] + h["highlights"]["title"])
+    assert "<mark>Sicherheitsgarantien</mark>" in marked or "<mark>Sicherheitsgarantie</mark>" in marked
+    for h in result["hits"]:
+        for frag in h["highlights"]["body"]:
+            stripped = frag.replace("<mark>", "").replace("</mark>", "")
+            assert "<" not in stripped
+
+
+def test_exact_match_outranks_part_only_match(tmp_path):
+    import json
+    from search.config import load_config
+    from search.engine import Engine
+    from search.indexer import Indexer
+    src = tmp_path / "a.jsonl"
+    src.write_text("\n".join(json.dumps(d) for d in [
+        {"id": "part", "title": "Neue Sicherheitsgarantien", "body": "Die Sicherheitsgarantien gelten.", "language": "de"},
+        {"id": "whole", "title": "Neue Garantie", "body": "Die Garantie gilt.", "language": "de"},
+    ]))
+    Indexer(load_config(index_dir=tmp_path / "i")).index_paths([src])
+    assert ids(Engine(tmp_path / "i").search("Garantie")) == ["whole", "part"]
+
+
+def test_did_you_mean_and_autocomplete(engine):
+    assert engine.search("Selenski")["suggestion"] == "Selenskyj"
+    assert engine.search("Ukriane")["suggestion"] == "Ukraine"
+    assert engine.search("Sicherheitsgarantei")["suggestion"] in ("Sicherheitsgarantie", "Sicherheitsgarantien")
+    assert engine.search("Bahnstreik")["suggestion"] is None
+    completions = engine.suggest("Sicherh")
+    assert completions and all(c.lower().startswith("sicherh") for c in completions)
+    assert engine.suggest("Trump und Sel")[0].startswith("Trump und Sel")
+
+
+STORIES = {
+    "bahnstreik": "2025-03-12-bahnstreik-bundesweit-tagesschau.txt",
+    "genf": "2025-06-17-genf-ukraine-verhandlungen-sueddeutsche.txt",
+    "koeln": "2024-01-04-rhein-hochwasser-koeln-ksta.txt",
+    "london": "2025-08-07-bank-of-england-rate-cut-bbc.txt",
+}
+
+
+@pytest.mark.parametrize("story", STORIES)
+def test_multi_outlet_stories_group(engine, story):
+    rel = engine.related(STORIES[story])
+    same = rel["same_story"]
+    assert len(same) >= 2
+    outlets = {s for h in same for s in h["sources"]}
+    assert len(outlets) >= 2
+    assert STORIES[story] not in [h["id"] for h in same + rel["related"]]
+
+
+def test_different_stories_do_not_group(engine):
+    story_ids = {engine.get(doc_id)["story_id"] for doc_id in STORIES.values()}
+    assert len(story_ids) == len(STORIES)
+    greve = engine.get("2025-03-13-greve-sncf-paris-lefigaro.txt")
+    assert greve["story_id"] != engine.get(STORIES["bahnstreik"])["story_id"]
+
+
+def test_related_and_collapse(engine):
+    rel = engine.related(STORIES["koeln"], size=5)
+    assert len(rel["related"]) <= 5
+    collapsed = engine.search("Hochwasser Köln", collapse=True)
+    flat = engine.search("Hochwasser Köln")
+    assert collapsed["total"]["value"] < flat["total"]["value"]
+    assert any(h["more_in_story"] >= 2 for h in collapsed["hits"])
+    with pytest.raises(NotFound):
+        engine.related("no-such-id")
+
+
+def test_explain(engine):
+    doc_id = STORIES["bahnstreik"]
+    exp = engine.explain("Bahnstreik", doc_id)
+    assert exp["matched"] and exp["score"] > 0
+    fields = {f["field"] for f in exp["fields"]}
+    assert any(f.startswith("title_") or f.startswith("body_") for f in fields)
+    assert all(t["score"] > 0 for f in exp["fields"] for t in f["terms"])
+    with pytest.raises(NotFound):
+        engine.explain("x", "nope")
