@@ -133,3 +133,31 @@ def test_bad_config_names_the_key(tmp_path):
     assert out.returncode == 2 and "boosts.title" in out.stderr
     cfg.write_text("colour: blue\n")
     assert "unknown config key 'colour'" in run_cli("stats", "--config", str(cfg)).stderr
+
+
+def test_unreadable_file_is_reported(tmp_path):
+    """Root reads mode-000 files, so as root the indexer runs without the DAC-override capabilities."""
+    import shutil
+    import subprocess
+    import sys
+    from conftest import ROOT
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "open.json").write_text(json.dumps({"id": "o", "title": "Offene Meldung", "body": "x"}))
+    secret = src / "secret.json"
+    secret.write_text(json.dumps({"id": "s", "title": "Geheime Meldung", "body": "x"}))
+    secret.chmod(0)
+    cmd = [sys.executable, "-m", "search", "index", "--index-dir", str(tmp_path / "idx"), "--json", str(src)]
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv: cannot make a file unreadable")
+        caps = "-dac_override,-dac_read_search"
+        cmd = ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}", *cmd]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300,
+                             env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    finally:
+        secret.chmod(0o644)
+    report = json.loads(out.stdout)
+    assert out.returncode == 1 and report["added"] == 1
+    assert [(os.path.basename(f["path"]), f["reason"]) for f in report["failures"]] == [("secret.json", "permission denied")]

@@ -470,6 +470,10 @@ def test_ids_with_slashes_and_odd_characters(hostile_client):
     assert [h.text for h in doc.one("div", cls="article-body").find_all("h2")] == ["Zwischentitel ohne Punkt"]
     doc2, _ = page(hostile_client, "/article/" + quote(HOSTILE_ARTICLES[0]["id"]))
     assert doc2.one("h1").text.startswith("<script>")
+    switch = doc2.one("a", cls="lang-switch").get("href")
+    doc3, _ = page(hostile_client, switch)
+    assert doc3.one("html").get("lang") == "en"
+    assert doc3.one("h1").text == doc2.one("h1").text
 
 
 # -- presentation helpers ----------------------------------------------------------

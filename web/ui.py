@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
@@ -77,7 +77,7 @@ def switch_lang_url() -> str:
     other = "en" if ui_lang() == "de" else "de"
     args = MultiDict(request.args)
     args.setlist("hl", [other])
-    return request.path + "?" + urlencode(list(args.items(multi=True)))
+    return request.script_root + quote(request.path, safe="/") + "?" + urlencode(list(args.items(multi=True)))
 
 
 @bp.after_app_request
