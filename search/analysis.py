@@ -106,12 +106,19 @@ EXTRA_STOPS = {"de": {"wer", "wen", "wem", "wessen", "wann", "warum", "weshalb",
                       "wurdest", "viele", "vielen", "gibt", "gab", "beim", "seit", "welch"}}
 
 
+def stop_words(lang: str) -> frozenset[str]:
+    return _STOPS.get(lang) or _STOPS.setdefault(lang, frozenset(stoplists.get(lang, ())) | EXTRA_STOPS.get(lang, set()))
+
+
+_STOPS: dict[str, frozenset[str]] = {}
+
+
 class StopFilter(Filter):
     """Drops stop words; renumbers positions so phrases match across them, keeping parts on their word's position."""
 
     def __init__(self, lang: str):
         self.lang = lang
-        self.stops = frozenset(stoplists.get(lang, ())) | EXTRA_STOPS.get(lang, set())
+        self.stops = stop_words(lang)
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         stops, pos, last = self.stops, -1, None

@@ -110,6 +110,23 @@ def cmd_eval_related(args) -> int:
     return 0
 
 
+def cmd_check(args) -> int:
+    from .check import inspect_index
+    config = load_config(args.config, index_dir=args.index_dir)
+    report = inspect_index(config.index_dir, sample_terms=args.sample_terms)
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(f"index:     {report.index_dir} (commit {report.generation}, {report.segments} segments)")
+        print(f"documents: {report.documents} live, {report.deleted} deleted; {report.terms_checked} terms' postings read")
+        for note in report.notes:
+            print(f"note: {note}")
+        for problem in report.problems:
+            print(f"problem: {problem}")
+        print("consistent" if report.ok else f"NOT consistent: {len(report.problems)} problem(s)")
+    return 0 if report.ok else 1
+
+
 def cmd_serve(args) -> int:
     config = load_config(args.config, index_dir=args.index_dir)
     server = config["server"]
@@ -175,6 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--limit", type=int, default=None, help="evaluate only the first N articles")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_eval_related)
+
+    sp = common(sub.add_parser("check", help="check the index for consistency (exit 1 on problems)"))
+    sp.add_argument("--sample-terms", type=int, default=40, help="terms per field whose postings are read")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_check)
 
     sp = common(sub.add_parser("serve", help="serve the UI and JSON API with gunicorn"))
     sp.add_argument("--host")

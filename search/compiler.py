@@ -20,9 +20,10 @@ from .query import AnyOf, Clause, Group, Phrase, Word
 from .schema import TEXT_ROLES, text_field
 
 ALL_BONUS = 2.0
-NEAR_BONUS = 1.0
-NEAR_SLOP = 6
+NEAR_BONUS = 0.3
+NEAR_SLOP = 8
 PART_QUERY_BOOST = 0.7
+GENITIVE_BOOST = 0.6
 
 
 class Compiler:
@@ -94,6 +95,10 @@ class Compiler:
                 if not terms:
                     continue
                 alts += [Q.Term(fname, part, boost=boost * PART_QUERY_BOOST) for part in self.parts(lang, w)]
+                if lang == "de" and len(w.text) > 4 and w.text.endswith("s"):
+                    # genitive of names, which Snowball keeps: "Warschaus" -> "Warschau"
+                    alts += [Q.Term(fname, t, boost=boost * GENITIVE_BOOST) for t in analysis.terms(lang, w.text[:-1])[:1]
+                             if t != terms[0]]
                 if w.fuzzy:
                     alts.append(Q.FuzzyTerm(fname, terms[0], maxdist=w.fuzzy, prefixlength=1, boost=boost))
                 elif len(terms) == 1:
@@ -101,6 +106,8 @@ class Compiler:
                 else:  # a hyphenated word: the whole, or its parts in a row
                     alts.append(Q.Or([Q.Term(fname, terms[0]), Q.Phrase(fname, terms[1:])], boost=boost))
         exact = self.boosts.get("exact", 1.0)
+        if self.is_stop_word(w.text):
+            return Q.Or(alts) if alts else Q.NullQuery  # "die", "wer": no surface, place or source match
         if w.field is None and exact:
             if w.wildcard:
                 alts.append(Q.Prefix("exact", surface, boost=exact))
@@ -114,6 +121,11 @@ class Compiler:
                 alts.append(Q.Term("loc", loc_terms[0], boost=self.boosts.get("location", 0.5)))
             alts.append(Q.Term("source", _domain(w.text), boost=self.boosts.get("sources", 0.5)))
         return Q.Or(alts) if alts else Q.NullQuery
+
+    def is_stop_word(self, text: str) -> bool:
+        """A stop word in any candidate language (a lone word still gets its other languages' terms)."""
+        low = text.lower()
+        return any(low in analysis.stop_words(lang) for lang in self.languages)
 
     @staticmethod
     def parts(lang: str, w: Word) -> list[str]:

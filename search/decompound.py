@@ -35,7 +35,7 @@ def _wordfreq_de() -> dict[str, float]:
 class Splitter:
     """Splits lower-case German words into lower-case parts."""
 
-    def __init__(self, corpus_words: Iterable[str] = (), *, min_part_zipf: float = 3.0,
+    def __init__(self, corpus_words: Iterable[str] = (), *, min_part_zipf: float = 2.5,
                  lexicalised_zipf: float = 3.8, use_wordlist: bool = True):
         self.zipf = _wordfreq_de() if use_wordlist else {}
         self.min_part_zipf = min_part_zipf

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import time
 from collections import Counter
@@ -27,7 +28,7 @@ from .config import Config
 from .document import Article, ReadFailure
 from .errors import IndexLocked, StichwortError
 from .readers import SourceFile, discover, parse, read_bytes
-from .schema import TEXT_ROLES, build_schema, text_field
+from .schema import TEXT_ROLES, build_schema, pack_doc, text_field, unpack_doc
 from .store import open_index, write_lock
 
 Progress = Callable[[int, int, float], None]  # (docs done, files done, seconds)
@@ -149,7 +150,7 @@ class Indexer:
             for a in articles:
                 if not a.language:
                     a.language = langid.detect(f"{a.title}\n{a.body[:2000]}")[0]
-            analysis.learn_words(w for a in articles for w in _surface_words(a))
+            analysis.learn_words(set().union(*(_surface_words(a) for a in articles)) if articles else ())
             for i in range(0, len(articles), self.batch_size):
                 self._write(ix, [(parsed, a) for a in articles[i:i + self.batch_size]], [], summary)
         return summary
@@ -181,8 +182,8 @@ class Indexer:
 
     def _write(self, ix, batch: list[tuple[Parsed, Article]], changed: list[Parsed], summary: Summary) -> int:
         articles = [a for _, a in batch]
-        analysis.learn_words(w for a in articles for w in _surface_words(a))
-        writer = ix.writer(limitmb=256)
+        analysis.learn_words(set().union(*(_surface_words(a) for a in articles)) if articles else ())
+        writer = self._writer(ix, len(batch))
         try:
             with writer.searcher() as searcher:
                 signed = self._assign_stories(searcher, articles)
@@ -209,13 +210,19 @@ class Indexer:
             raise
         return len(batch)
 
+    def _writer(self, ix, n_docs: int):
+        """Whoosh's multi-process writer for big batches: analysis and posting runs on every core."""
+        if self.workers > 1 and n_docs >= 100:
+            return ix.writer(procs=self.workers, multisegment=True, limitmb=128)
+        return ix.writer(limitmb=256)
+
     def _assign_stories(self, searcher, articles: list[Article]) -> list[stories.Signed]:
         n_docs = searcher.doc_count() + len(articles)
         batch_df: Counter = Counter()
         tfs = []
         for a in articles:
             lang = analysis.language_of(a.language)
-            tf = Counter(analysis.terms(lang, f"{a.title}\n{a.teaser}\n{a.body[:4000]}"))
+            tf = Counter(analysis.terms(lang, f"{a.title}\n{a.title}\n{a.teaser}\n{a.body[:6000]}", mode="index"))
             tfs.append((lang, tf))
             batch_df.update(tf.keys())
         signed: list[stories.Signed] = []
@@ -239,7 +246,7 @@ class Indexer:
         hits = searcher.search(Or([Term(field, t) for t in top]), limit=8)
         found = []
         for hit in hits:
-            stored = hit.get("doc") or {}
+            stored = unpack_doc(hit.fields())
             if hit["id"] == doc.id:
                 continue
             found.append(stories.Signed(hit["id"], stored.get("language", ""), _parse_date(stored.get("date")),
@@ -260,7 +267,7 @@ class Indexer:
             "line": a.line, "signature": {t: round(w, 4) for t, w in sig.weights.items()},
         }
         rec = {
-            "id": a.id, "doc": doc, "src": f"{_src_key(parsed.source)}\x00{parsed.digest}",
+            "id": a.id, "doc": pack_doc(doc), "src": f"{_src_key(parsed.source)}\x00{parsed.digest}",
             "exact": f"{a.title}\n{a.teaser}\n{a.body}", "language": doc["language"], "story": sig.story,
         }
         for role in TEXT_ROLES:
@@ -278,9 +285,12 @@ class Indexer:
         return rec
 
 
-def _surface_words(a: Article) -> Iterator[str]:
-    for token in analysis.exact_analyzer()(f"{a.title}\n{a.teaser}\n{a.body}"):
-        yield token.text
+_LETTERS = re.compile(r"[^\W\d_]{4,}")
+
+
+def _surface_words(a: Article) -> set[str]:
+    """Lower-case words of 4+ letters: the splitter's corpus vocabulary (parts are never shorter)."""
+    return set(_LETTERS.findall(f"{a.title}\n{a.teaser}\n{a.body}".lower()))
 
 
 def _parse_date(value: str | None):

@@ -7,6 +7,10 @@ column with the display value for counting.
 """
 from __future__ import annotations
 
+import json
+import zlib
+from typing import Any
+
 from whoosh import columns
 from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
@@ -41,3 +45,16 @@ def build_schema(languages: list[str]) -> Schema:
         for role in TEXT_ROLES:
             fields[text_field(role, lang)] = TEXT(analyzer=chain, phrase=True)
     return Schema(**fields)
+
+
+def pack_doc(doc: dict[str, Any]) -> bytes:
+    """The display record, compressed: stored text is most of an index's size."""
+    return zlib.compress(json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 6)
+
+
+def unpack_doc(stored: dict[str, Any]) -> dict[str, Any]:
+    """The display record of a document's stored fields."""
+    raw = stored.get("doc")
+    if isinstance(raw, bytes):
+        return json.loads(zlib.decompress(raw))
+    return dict(raw or {})

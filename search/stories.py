@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 SIGNATURE_TERMS = 200
-SAME_PLACE_BONUS = 0.1  # the same dateline is strong evidence of the same event
+SAME_PLACE_BONUS = 0.1
+UNDATED_PENALTY = 0.4  # the same dateline is strong evidence of the same event
 
 
 @dataclass
@@ -54,6 +55,8 @@ def best_match(doc: Signed, candidates: list[Signed], threshold: float, window_d
         if other.id == doc.id or other.language != doc.language or not near(doc.date, other.date, window_days):
             continue
         sim = cosine(doc.weights, other.weights)
+        if doc.date is None or other.date is None:
+            sim -= UNDATED_PENALTY  # without dates only near-identical texts are one story
         if doc.location and doc.location.lower() == other.location.lower():
             sim += SAME_PLACE_BONUS
         if sim >= best_sim:

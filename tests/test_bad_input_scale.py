@@ -1,0 +1,106 @@
+"""Bad input at scale: ~30 kinds of broken files next to ~50 good documents, through the real CLI.
+
+Indexing must complete, every good document must be searchable by its unique word, every bad
+file must be reported with its path and reason, and the summary counts must be exact.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from search.check import check_index
+from search.engine import Engine
+
+try:
+    from badfiles import write_bad_corpus
+except ImportError:  # tests/ imported as a package
+    from tests.badfiles import write_bad_corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def index(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "search", "index", "--json", *args], capture_output=True, text=True,
+                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=timeout)
+
+
+def failure_name(failure: dict, root: Path) -> str:
+    name = Path(failure["path"]).relative_to(root).as_posix()
+    return f"{name}:{failure['line']}" if failure["line"] is not None else name
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    base = tmp_path_factory.mktemp("bad-scale")
+    root = Path(os.path.abspath(base / "in"))
+    corpus = write_bad_corpus(root)
+    run = index("--index-dir", str(base / "index"), str(root))
+    return root, base / "index", corpus, run
+
+
+def test_corpus_is_big_enough(indexed):
+    _, _, corpus, _ = indexed
+    assert len(corpus) >= 15 and len(corpus.good) >= 50
+
+
+def test_indexing_completes_with_exact_counts(indexed):
+    root, _, corpus, run = indexed
+    assert run.returncode == 1, run.stderr  # 1: something failed, and the run still finished
+    assert "Traceback" not in run.stderr, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["added"] == len(corpus.good)
+    assert summary["updated"] == summary["unchanged"] == summary["deleted"] == 0
+    assert summary["failed"] == len(summary["failures"]) == len(corpus)
+
+
+def test_every_bad_file_reported_with_path_and_reason(indexed):
+    root, _, corpus, run = indexed
+    reported = {}
+    for failure in json.loads(run.stdout)["failures"]:
+        assert os.path.isabs(failure["path"]), failure
+        name = failure_name(failure, root)
+        assert name not in reported, f"{name} reported twice"
+        reported[name] = failure["reason"]
+    assert set(reported) == set(corpus), (set(reported) ^ set(corpus))
+    wrong = {name: (reported[name], expected) for name, expected in corpus.items() if expected not in reported[name]}
+    assert not wrong, wrong
+    assert all(len(reason) < 300 for reason in reported.values()), "a reason pastes the bad value in full"
+
+
+def test_every_good_document_searchable_by_its_unique_word(indexed):
+    _, index_dir, corpus, _ = indexed
+    engine = Engine(index_dir)
+    try:
+        assert engine.health()["documents"] == len(corpus.good)
+        misses = {}
+        for doc_id, word in corpus.good.items():
+            hits = [h["id"] for h in engine.search(word, highlight=False)["hits"]]
+            if hits != [doc_id]:
+                misses[doc_id] = (word, hits)
+        assert not misses, misses
+        for doc_id, title in corpus.titles.items():  # cp1252 decoded, NFD stored as NFC
+            assert engine.get(doc_id)["title"] == title
+        assert [h["id"] for h in engine.search("Größere Überschwemmung")["hits"]][:1] == ["legacy/cp1252.txt"]
+        assert engine.get("doppelt/1")["path"].endswith("dup/a.json")  # the first file keeps the id
+    finally:
+        engine.close()
+    assert check_index(index_dir) == []
+
+
+def test_rerun_keeps_everything_and_reports_the_bad_files_again(indexed, tmp_path):
+    root, index_dir, corpus, _ = indexed
+    run = index("--index-dir", str(index_dir), str(root))
+    assert run.returncode == 1, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["added"] == summary["updated"] == summary["deleted"] == 0
+    assert summary["unchanged"] == len(corpus.good_files)
+    # Files that failed as a whole are read again and fail again; a bad line or item inside an
+    # otherwise indexed, unchanged file is not re-read.
+    whole_file = {name for name in corpus if ":" not in name and name not in corpus.good_files}
+    assert {failure_name(f, root) for f in summary["failures"]} == whole_file
+    assert check_index(index_dir) == []

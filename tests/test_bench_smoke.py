@@ -1,0 +1,85 @@
+"""scripts/bench.py end to end on 300 documents: it runs and its JSON is complete and sane (never timings)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "fang-covid-de" / "corpus.jsonl"
+RATIOS = ("index_throughput_vs_baseline", "query_p50_vs_baseline", "http_p95_100k_vs_10k", "index_size_vs_baseline")
+TARGETS = {"index_throughput_vs_baseline": (">=", 3.0), "query_p50_vs_baseline": ("<=", 0.5),
+           "http_p95_100k_vs_10k": ("<=", 2.0), "index_size_vs_baseline": ("<=", 1.0)}
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    if not DATA.is_file():
+        pytest.skip(f"benchmark corpus not available here: {DATA} (../shared/data is absent)")
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--docs", "300", "--json", str(out),
+         "--http-seconds", "1", "--rounds", "1", "--workers", "2", "--max-minutes", "10"],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(out.read_text()), proc.stdout
+
+
+def test_table_is_printed(bench):
+    _, stdout = bench
+    for label in ("analysis only", "baseline plain Whoosh", "Stichwort workers=2", "query ms p50/p95/p99",
+                  "HTTP  1 clients", "HTTP 16 clients", *RATIOS):
+        assert label in stdout
+
+
+def test_one_size_with_every_phase(bench):
+    report, _ = bench
+    assert [s["docs"] for s in report["sizes"]] == [300]
+    size = report["sizes"][0]
+    assert size["corpus"]["real"] == 300 and size["corpus"]["synthetic"] == 0 and size["corpus"]["shards"] >= 8
+    assert size["analysis"]["status"] == "ok" and size["analysis"]["docs"] == 300 and size["analysis"]["tokens"] > 0
+    for run in (size["baseline"], size["stichwort"]["workers_2"]):
+        assert run["status"] == "ok" and run["complete"], run
+        assert run["docs"] == 300
+        assert run["docs_per_s"] > 0 and run["mb_per_s"] > 0 and run["index_bytes"] > 0
+        assert run["peak_rss_mb"] > 0 and run["peak_tree_rss_mb"] > 0
+    assert size["stichwort"]["workers_2"]["failed"] == 0
+
+
+def test_queries_cover_every_kind_and_find_things(bench):
+    report, _ = bench
+    q = report["sizes"][0]["queries"]
+    assert q["status"] == "ok" and q["doc_count"] == 300
+    assert q["queries"] >= 60 and report["query_set"]["queries"] >= 60
+    assert set(q["stichwort"]["by_kind"]) == {"word", "two", "three", "phrase", "filter", "sort", "related"}
+    assert set(q["baseline"]["by_kind"]) == {"word", "two", "three", "phrase"}
+    for variant in ("stichwort", "stichwort_no_highlight", "baseline"):
+        stats = q[variant]["word_phrase"]
+        assert stats["n"] > 0 and 0 < stats["p50_ms"] <= stats["p95_ms"] <= stats["p99_ms"]
+    assert q["queries_with_hits"]["stichwort"] >= 0.9 * q["queries"]  # facet filters and sorting do match
+    assert all(n > 0 for label, n in q["totals"]["stichwort"].items() if label.startswith(("filter", "related")))
+
+
+def test_http_levels(bench):
+    report, _ = bench
+    http = report["sizes"][0]["http"]
+    assert set(http["levels"]) == {"1", "4", "16"}
+    for level in http["levels"].values():
+        assert level["requests"] > 0 and level["errors"] == 0 and level["throughput_rps"] > 0
+        assert level["p50_ms"] <= level["p95_ms"] <= level["p99_ms"]
+
+
+def test_ratios_and_targets(bench):
+    report, _ = bench
+    assert set(RATIOS) <= set(report["ratios"])
+    for name in ("index_throughput_vs_baseline", "query_p50_vs_baseline", "index_size_vs_baseline"):
+        assert report["ratios"][name] > 0
+    assert report["ratios"]["http_p95_100k_vs_10k"] is None  # one size: nothing to compare
+    for name, (op, threshold) in TARGETS.items():
+        t = report["targets"][name]
+        assert (t["op"], t["target"]) == (op, threshold)
+        value = report["ratios"][name]
+        assert t["pass"] is (None if value is None else (value >= threshold if op == ">=" else value <= threshold))
