@@ -128,18 +128,17 @@ def cmd_check(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    """Hand over to ``web.server`` (gunicorn); the engine library itself never imports Flask."""
     config = load_config(args.config, index_dir=args.index_dir)
     server = config["server"]
     host, port = args.host or server["host"], args.port or server["port"]
-    workers = args.workers or server["workers"] or min(2 * (os.cpu_count() or 1) + 1, 4)
-    env = dict(os.environ, STICHWORT_INDEX_DIR=str(Path(config.index_dir).resolve()))
+    workers = args.workers or server["workers"]
     if args.config:
-        env["STICHWORT_CONFIG"] = str(Path(args.config).resolve())
-    argv = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", "4",
-            "--bind", f"{host}:{port}", "--access-logfile", "-", "--limit-request-line", "8190",
-            "web.wsgi:app"]
-    print(f"serving {config.index_dir} on http://{host}:{port} with gunicorn ({workers} workers)", file=sys.stderr)
-    os.execvpe(argv[0], argv, env)
+        os.environ["STICHWORT_CONFIG"] = str(Path(args.config).resolve())
+    argv = [sys.executable, "-m", "web.server", "--index-dir", str(Path(config.index_dir).resolve()),
+            "--host", str(host), "--port", str(port)] + (["--workers", str(workers)] if workers else [])
+    print(f"serving {config.index_dir} on http://{host}:{port} with gunicorn", file=sys.stderr)
+    os.execv(argv[0], argv)
     return 0  # not reached
 
 

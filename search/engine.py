@@ -115,13 +115,14 @@ class Engine:
             if total < 3:
                 suggestion = suggest.did_you_mean(reader, q, [w.text for w in plain_words(tree)])
             histogram = facets.histogram(reader, docs)
+            by_year = facets.histogram(reader, docs, by="year")
         next_offset = offset + size
         return {
             "query": q, "total": {"value": total, "relation": "eq"},
             "page": offset // size + 1, "size": size,
             "next_cursor": self._encode_cursor(next_offset, fingerprint) if next_offset < total else None,
             "took_ms": round((time.perf_counter() - started) * 1000, 1),
-            "hits": hits, "facets": facet_rows, "date_histogram": histogram,
+            "hits": hits, "facets": facet_rows, "date_histogram": histogram, "date_histogram_year": by_year,
             "suggestion": suggestion, "notes": notes,
         }
 
