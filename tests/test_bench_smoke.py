@@ -83,3 +83,19 @@ def test_ratios_and_targets(bench):
         assert (t["op"], t["target"]) == (op, threshold)
         value = report["ratios"][name]
         assert t["pass"] is (None if value is None else (value >= threshold if op == ">=" else value <= threshold))
+
+
+def test_synthetic_articles_recombine_real_paragraphs_deterministically():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from benchlib.corpus import synthesize
+    real = [{"id": f"r{i}", "title": f"Titel {i}", "body": "\n".join(f"A{i} Absatz {j}" for j in range(3)),
+             "date": f"2020-0{i % 9 + 1}-01", "sources": [f"s{i % 3}.de"], "category": None, "url": ""}
+            for i in range(10)]
+    first, again = list(synthesize(real, 20)), list(synthesize(real, 20))
+    assert first == again
+    assert [d["id"] for d in first] == [f"synth-{n}" for n in range(1, 21)]
+    for doc in first:
+        donors = [p.split()[0] for p in doc["body"].split("\n")]
+        assert len(donors) == len(set(donors))  # each paragraph from a different real article
+        assert doc["title"] in {r["title"] for r in real}
+        assert (doc["date"], doc["sources"]) in [(r["date"], r["sources"]) for r in real]
