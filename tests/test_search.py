@@ -105,3 +105,104 @@ def test_recency_boost_lifts_newer_articles(demo_index):
     oldest_first_plain = plain[0]["date"]
     assert boosted[0]["date"] > oldest_first_plain  # the 2024 article no longer leads
     assert [h["id"] for h in boosted].index(plain[0]["id"]) > 0
+
+
+def test_sort_paging_and_cursor(engine):
+    newest = engine.search("", sort="newest", size=5)
+    dates = [h["date"] for h in newest["hits"]]
+    assert dates == sorted(dates, reverse=True)
+    oldest = engine.search("", sort="oldest", size=5)
+    assert [h["date"] for h in oldest["hits"]] == sorted(h["date"] for h in oldest["hits"])
+    p1, p2 = engine.search("", sort="newest", size=5), engine.search("", sort="newest", size=5, page=2)
+    assert not set(ids(p1)) & set(ids(p2))
+    via_cursor = engine.search("", sort="newest", size=5, cursor=p1["next_cursor"])
+    assert ids(via_cursor) == ids(p2)
+    with pytest.raises(BadRequest):
+        engine.search("", sort="newest", size=5, cursor=p1["next_cursor"][:-3] + "AAA")
+    with pytest.raises(BadRequest):
+        engine.search("", size=101)
+    with pytest.raises(BadRequest):
+        engine.search("", sort="random")
+    with pytest.raises(BadRequest):
+        engine.search("", date_from="2024-13-45")
+
+
+def test_highlights_mark_compounds_and_escape(engine):
+    result = engine.search("Garantie")
+    marked = " ".join(f for h in result["hits"] for f in h["highlights"]["body"] + h["highlights"]["title"])
+    assert "<mark>Sicherheitsgarantien</mark>" in marked or "<mark>Sicherheitsgarantie</mark>" in marked
+    for h in result["hits"]:
+        for frag in h["highlights"]["body"]:
+            stripped = frag.replace("<mark>", "").replace("</mark>", "")
+            assert "<" not in stripped
+
+
+def test_exact_match_outranks_part_only_match(tmp_path):
+    import json
+    from search.config import load_config
+    from search.engine import Engine
+    from search.indexer import Indexer
+    src = tmp_path / "a.jsonl"
+    src.write_text("\n".join(json.dumps(d) for d in [
+        {"id": "part", "title": "Neue Sicherheitsgarantien", "body": "Die Sicherheitsgarantien gelten.", "language": "de"},
+        {"id": "whole", "title": "Neue Garantie", "body": "Die Garantie gilt.", "language": "de"},
+    ]))
+    Indexer(load_config(index_dir=tmp_path / "i")).index_paths([src])
+    assert ids(Engine(tmp_path / "i").search("Garantie")) == ["whole", "part"]
+
+
+def test_did_you_mean_and_autocomplete(engine):
+    assert engine.search("Selenski")["suggestion"] == "Selenskyj"
+    assert engine.search("Ukriane")["suggestion"] == "Ukraine"
+    assert engine.search("Sicherheitsgarantei")["suggestion"] in ("Sicherheitsgarantie", "Sicherheitsgarantien")
+    assert engine.search("Bahnstreik")["suggestion"] is None
+    completions = engine.suggest("Sicherh")
+    assert completions and all(c.lower().startswith("sicherh") for c in completions)
+    assert engine.suggest("Trump und Sel")[0].startswith("Trump und Sel")
+
+
+STORIES = {
+    "bahnstreik": "2025-03-12-bahnstreik-bundesweit-tagesschau.txt",
+    "genf": "2025-06-17-genf-ukraine-verhandlungen-sueddeutsche.txt",
+    "koeln": "2024-01-04-rhein-hochwasser-koeln-ksta.txt",
+    "london": "2025-08-07-bank-of-england-rate-cut-bbc.txt",
+}
+
+
+@pytest.mark.parametrize("story", STORIES)
+def test_multi_outlet_stories_group(engine, story):
+    rel = engine.related(STORIES[story])
+    same = rel["same_story"]
+    assert len(same) >= 2
+    outlets = {s for h in same for s in h["sources"]}
+    assert len(outlets) >= 2
+    assert STORIES[story] not in [h["id"] for h in same + rel["related"]]
+
+
+def test_different_stories_do_not_group(engine):
+    story_ids = {engine.get(doc_id)["story_id"] for doc_id in STORIES.values()}
+    assert len(story_ids) == len(STORIES)
+    greve = engine.get("2025-03-13-greve-sncf-paris-lefigaro.txt")
+    assert greve["story_id"] != engine.get(STORIES["bahnstreik"])["story_id"]
+
+
+def test_related_and_collapse(engine):
+    rel = engine.related(STORIES["koeln"], size=5)
+    assert len(rel["related"]) <= 5
+    collapsed = engine.search("Hochwasser Köln", collapse=True)
+    flat = engine.search("Hochwasser Köln")
+    assert collapsed["total"]["value"] < flat["total"]["value"]
+    assert any(h["more_in_story"] >= 2 for h in collapsed["hits"])
+    with pytest.raises(NotFound):
+        engine.related("no-such-id")
+
+
+def test_explain(engine):
+    doc_id = STORIES["bahnstreik"]
+    exp = engine.explain("Bahnstreik", doc_id)
+    assert exp["matched"] and exp["score"] > 0
+    fields = {f["field"] for f in exp["fields"]}
+    assert any(f.startswith("title_") or f.startswith("body_") for f in fields)
+    assert all(t["score"] > 0 for f in exp["fields"] for t in f["terms"])
+    with pytest.raises(NotFound):
+        engine.explain("x", "nope")
