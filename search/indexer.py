@@ -14,14 +14,14 @@ import os
 import re
 import shutil
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import index as windex
-from whoosh.query import Prefix, Term
+from whoosh.query import Term
 
 from . import analysis, langid, stories
 from .config import Config
@@ -110,14 +110,15 @@ class Indexer:
                 (summary.failures.append(item) if isinstance(item, ReadFailure) else sources.append(item))
             self._learn_index_vocabulary(ix)
             batch: list[tuple[Parsed, Article]] = []
-            changed: list[Parsed] = []
+            stale: list[str] = []  # src terms of the old versions of changed files
             start, docs, files = time.monotonic(), 0, 0
             for parsed in self._parse_all(sources, known):
                 files += 1
                 if parsed == "unchanged":
                     summary.unchanged += 1
                     continue
-                changed.append(parsed)
+                prefix = _src_key(parsed.source) + "\x00"
+                stale += [k for k in known if k.startswith(prefix)]
                 for item in parsed.items:
                     if isinstance(item, ReadFailure):
                         summary.failures.append(item)
@@ -128,13 +129,13 @@ class Indexer:
                     else:
                         summary.seen_ids[item.id] = item.path or str(parsed.source.path)
                         batch.append((parsed, item))
-                if len(batch) >= self.batch_size:
-                    docs += self._write(ix, batch, changed, summary)
-                    batch, changed = [], []
+                    if len(batch) >= self.batch_size:  # commit inside big files too: bounded memory
+                        docs += self._write(ix, batch, stale, summary)
+                        batch, stale = [], []
                 if self.progress:
                     self.progress(docs + len(batch), files, time.monotonic() - start)
-            if batch or changed:
-                docs += self._write(ix, batch, changed, summary)
+            if batch or stale:
+                docs += self._write(ix, batch, stale, summary)
             if self.progress:
                 self.progress(docs, files, time.monotonic() - start)
         return summary
@@ -173,22 +174,29 @@ class Indexer:
             analysis.learn_words(t.decode("utf-8") for t in reader.lexicon("exact"))
 
     def _parse_all(self, sources: list[SourceFile], known: frozenset[str]) -> Iterator[Parsed | str]:
+        """Parsed files in order; a process pool reads and parses ahead, at most a few files in flight."""
         jobs = ((s, self.max_bytes, known) for s in sources)
         if self.workers <= 1 or len(sources) < 8:
             yield from map(_load, jobs)
             return
         with ProcessPoolExecutor(self.workers) as pool:
-            yield from pool.map(_load, jobs, chunksize=4)
+            pending: deque = deque()
+            for job in jobs:
+                pending.append(pool.submit(_load, job))
+                if len(pending) >= 4 * self.workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
 
-    def _write(self, ix, batch: list[tuple[Parsed, Article]], changed: list[Parsed], summary: Summary) -> int:
+    def _write(self, ix, batch: list[tuple[Parsed, Article]], stale: list[str], summary: Summary) -> int:
         articles = [a for _, a in batch]
         analysis.learn_words(set().union(*(_surface_words(a) for a in articles)) if articles else ())
         writer = self._writer(ix, len(batch))
         try:
             with writer.searcher() as searcher:
                 signed = self._assign_stories(searcher, articles)
-                for parsed in changed:  # documents of the old version of a changed file
-                    summary.deleted += writer.delete_by_query(Prefix("src", _src_key(parsed.source) + "\x00"))
+                for key in stale:  # documents of the old version of a changed file
+                    summary.deleted += writer.delete_by_term("src", key)
                 for (parsed, article), sig in zip(batch, signed):
                     existing = searcher.document(id=article.id)
                     owner = existing["src"].split("\x00")[0] if existing else None
