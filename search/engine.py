@@ -27,7 +27,7 @@ from .compiler import Compiler, date_bounds
 from .config import Config, load_config
 from .errors import BadRequest, NotFound
 from .query import parse, plain_words
-from .schema import TEXT_ROLES, unpack_doc
+from .schema import TEXT_ROLES, text_field, unpack_doc
 from .store import open_index
 
 SORTS = ("relevance", "newest", "oldest")
@@ -113,7 +113,8 @@ class Engine:
             total = len(docs) if not collapse else len(story_sizes)
             suggestion = None
             if total < 3:
-                suggestion = suggest.did_you_mean(reader, q, [w.text for w in plain_words(tree)])
+                suggestion = suggest.did_you_mean(reader, q, [w.text for w in plain_words(tree)],
+                                                  lambda word: self._matches(reader, languages, word))
             histogram = facets.histogram(reader, docs)
             by_year = facets.histogram(reader, docs, by="year")
         next_offset = offset + size
@@ -125,6 +126,17 @@ class Engine:
             "hits": hits, "facets": facet_rows, "date_histogram": histogram, "date_histogram_year": by_year,
             "suggestion": suggestion, "notes": notes,
         }
+
+    @staticmethod
+    def _matches(reader, languages: list[str], word: str) -> bool:
+        """Whether a query word matches any document, as typed or through its analysis."""
+        if reader.doc_frequency("exact", word.lower()):
+            return True
+        for lang in languages:
+            for term in analysis.terms(lang, word)[:1]:
+                if any(reader.doc_frequency(text_field(role, lang), term) for role in TEXT_ROLES):
+                    return True
+        return False
 
     def _check_params(self, sort: str, page: int, size: int, lang: str | None) -> None:
         if sort not in SORTS:

@@ -6,6 +6,7 @@ correction is always a word that occurs in some article, never a stem.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from . import analysis
 
@@ -40,11 +41,15 @@ def correct_word(reader, word: str) -> str | None:
     return _restore_case(word, best[2]) if best else None
 
 
-def did_you_mean(reader, text: str, words: list[str]) -> str | None:
-    """The query text with misspelt words replaced, or None when nothing changes."""
+def did_you_mean(reader, text: str, words: list[str], matches: Callable[[str], bool]) -> str | None:
+    """The query text with misspelt words replaced, or None when nothing changes.
+
+    Only words that match nothing are corrected: "Sicherheitsgarantie" finds
+    "Sicherheitsgarantien" through stemming and needs no correction.
+    """
     changed = text
     for word in dict.fromkeys(words):
-        if not re.fullmatch(r"\w+", word):
+        if not re.fullmatch(r"\w+", word) or matches(word):
             continue
         fix = correct_word(reader, word)
         if fix and fix.lower() != word.lower():

@@ -104,3 +104,18 @@ def test_rerun_keeps_everything_and_reports_the_bad_files_again(indexed, tmp_pat
     whole_file = {name for name in corpus if ":" not in name and name not in corpus.good_files}
     assert {failure_name(f, root) for f in summary["failures"]} == whole_file
     assert check_index(index_dir) == []
+
+
+def test_articles_without_a_date_do_not_break_recency_ranking(indexed, tmp_path):
+    """BUG (search/engine.py, Engine._recency): with ``recency.enabled: true`` a search whose hits include an
+    article without a date dies with OverflowError (the DATETIME column's empty value cannot be turned
+    into a datetime): a traceback on the command line, a 500 over HTTP."""
+    _, index_dir, corpus, _ = indexed
+    config = tmp_path / "recency.yaml"
+    config.write_text("recency:\n  enabled: true\n", "utf-8")
+    nfd_id = next(i for i in corpus.titles if i.startswith("nfd/"))  # front matter without a date
+    run = subprocess.run([sys.executable, "-m", "search", "search", "--config", str(config), "--index-dir",
+                          str(index_dir), "--json", corpus.good[nfd_id]], capture_output=True, text=True, cwd=ROOT,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
+    assert run.returncode == 0, run.stderr[-1500:]
+    assert [h["id"] for h in json.loads(run.stdout)["hits"]] == [nfd_id]

@@ -206,3 +206,8 @@ def test_explain(engine):
     assert all(t["score"] > 0 for f in exp["fields"] for t in f["terms"])
     with pytest.raises(NotFound):
         engine.explain("x", "nope")
+
+
+def test_no_correction_for_words_found_through_stemming(engine):
+    assert engine.search("Sicherheitsgarantie")["suggestion"] is None
+    assert engine.search("Sicherheitsgarantei")["suggestion"] is not None
