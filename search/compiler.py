@@ -22,7 +22,7 @@ from .schema import TEXT_ROLES, text_field
 ALL_BONUS = 2.0
 NEAR_BONUS = 0.3
 NEAR_SLOP = 8
-PART_QUERY_BOOST = 0.7
+PART_QUERY_BOOST = 0.55
 GENITIVE_BOOST = 0.6
 
 
@@ -51,6 +51,9 @@ class Compiler:
             bonus = [Q.And(should, boost=ALL_BONUS)]
             near = self.nearness([c.node for c in group.clauses if c.occur == "should"])
             should = [Q.Or(should + bonus + near)]
+        parts = self.part_bonus([c.node for c in group.clauses if c.occur != "not"])
+        if should and parts:  # compound parts add score to matches, never matches of their own
+            should = [Q.AndMaybe(should[0], parts)]
         if must:
             result = Q.And(must)
             if should:
@@ -62,6 +65,17 @@ class Compiler:
         if nots:
             result = Q.AndNot(result, Q.Or(nots))
         return result
+
+    def part_bonus(self, nodes: list[object]) -> Q.Query | None:
+        """Single parts of compound query words: "Stadtgründung" also rewards "Gründung der Stadt"."""
+        terms = []
+        for node in nodes:
+            if isinstance(node, Word) and node.field in (None, "title"):
+                for lang in self.languages:
+                    for role in self.roles(node.field):
+                        fname, boost = text_field(role, lang), self.boosts.get(role, 1.0)
+                        terms += [Q.Term(fname, p, boost=boost * PART_QUERY_BOOST) for p in self.parts(lang, node)]
+        return Q.Or(terms) if terms else None
 
     def nearness(self, nodes: list[object]) -> list[Q.Query]:
         """Bonus for each pair of neighbouring query words found close together."""
@@ -94,7 +108,9 @@ class Compiler:
                 terms = analysis.terms(lang, w.text)
                 if not terms:
                     continue
-                alts += [Q.Term(fname, part, boost=boost * PART_QUERY_BOOST) for part in self.parts(lang, w)]
+                parts = self.parts(lang, w)
+                if len(parts) > 1:  # all parts, anywhere: "Sicherheitsgarantie" ~ "Garantie für die Sicherheit"
+                    alts.append(Q.And([Q.Term(fname, p) for p in parts], boost=boost * PART_QUERY_BOOST))
                 if lang == "de" and len(w.text) > 4 and w.text.endswith("s"):
                     # genitive of names, which Snowball keeps: "Warschaus" -> "Warschau"
                     alts += [Q.Term(fname, t, boost=boost * GENITIVE_BOOST) for t in analysis.terms(lang, w.text[:-1])[:1]

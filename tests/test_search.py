@@ -211,3 +211,12 @@ def test_explain(engine):
 def test_no_correction_for_words_found_through_stemming(engine):
     assert engine.search("Sicherheitsgarantie")["suggestion"] is None
     assert engine.search("Sicherheitsgarantei")["suggestion"] is not None
+
+
+def test_compound_query_does_not_drag_in_its_parts_alone(engine):
+    """'Sicherheitsgarantie' must not find articles that only say 'sicher' or 'Versorgungssicherheit'."""
+    hits = engine.search("Sicherheitsgarantie", size=50)["hits"]
+    assert hits
+    for hit in hits:
+        text = (hit["title"] + " " + engine.get(hit["id"])["body"]).lower()
+        assert "sicherheitsgarant" in text or ("sicherheit" in text and "garant" in text), hit["id"]
