@@ -365,7 +365,7 @@ def _leaf_terms(query: Q.Query, reader) -> list[tuple[str, str]]:
 
 def _leaf_score(searcher, leaf: Q.Query, docnum: int) -> float:
     try:
-        m = leaf.matcher(searcher, searcher.boolean_context() if False else searcher.context())
+        m = leaf.matcher(searcher, searcher.context())
     except Exception:  # noqa: BLE001 - a leaf that cannot score (e.g. NullQuery) adds nothing
         return 0.0
     if not m.is_active():

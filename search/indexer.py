@@ -31,6 +31,7 @@ from .readers import SourceFile, discover, parse, read_bytes
 from .schema import TEXT_ROLES, build_schema, pack_doc, text_field, unpack_doc
 from .store import open_index, write_lock
 
+CANDIDATE_TERMS = 12  # a same-story candidate shares one of the article's top terms
 Progress = Callable[[int, int, float], None]  # (docs done, files done, seconds)
 
 
@@ -234,21 +235,33 @@ class Indexer:
             tfs.append((lang, tf))
             batch_df.update(tf.keys())
         signed: list[stories.Signed] = []
+        by_term: dict[str, list[stories.Signed]] = {}  # batch articles by their top terms
+        index_df: dict[tuple[str, str], int] = {}
         window = self.config["stories"]["window_days"]
         threshold = self.config["stories"]["threshold"]
+
+        def df(field: str, term: str) -> int:
+            key = (field, term)
+            if key not in index_df:
+                index_df[key] = searcher.doc_frequency(field, term)
+            return batch_df[term] + index_df[key]
+
         for a, (lang, tf) in zip(articles, tfs):
             field = text_field("body", lang)
-            weights = stories.signature(tf, lambda t: batch_df[t] + searcher.doc_frequency(field, t), n_docs)
+            weights = stories.signature(tf, lambda t: df(field, t), n_docs)
             doc = stories.Signed(a.id, lang, a.date, weights, location=a.location)
-            candidates = signed + self._index_candidates(searcher, doc, field)
+            top = sorted(weights, key=weights.get, reverse=True)[:CANDIDATE_TERMS]
+            in_batch = {id(c): c for t in top for c in by_term.get(t, ())}
+            candidates = list(in_batch.values()) + self._index_candidates(searcher, doc, field, top)
             match = stories.best_match(doc, candidates, threshold, window)
             doc.story = match.story if match else a.id
             signed.append(doc)
+            for t in top:
+                by_term.setdefault(t, []).append(doc)
         return signed
 
-    def _index_candidates(self, searcher, doc: stories.Signed, field: str) -> list[stories.Signed]:
+    def _index_candidates(self, searcher, doc: stories.Signed, field: str, top: list[str]) -> list[stories.Signed]:
         from whoosh.query import Or
-        top = sorted(doc.weights, key=doc.weights.get, reverse=True)[:12]
         if not top or searcher.doc_count() == 0:
             return []
         hits = searcher.search(Or([Term(field, t) for t in top]), limit=8)
