@@ -166,7 +166,7 @@ class Engine:
     @staticmethod
     def _docs(searcher, main: Q.Query, filters: list[Q.Query]) -> set[int]:
         query = Q.And([main] + filters) if filters else main
-        return set(query.docs(searcher))
+        return set(searcher.docs_for_query(query))  # per segment: no MultiMatcher (see _rank)
 
     def _rank(self, searcher, main: Q.Query, docs: set[int], sort: str, depth: int,
               collapse: bool) -> tuple[list[tuple[int, float]], dict[str, int]]:
@@ -175,10 +175,12 @@ class Engine:
             return [], story_sizes
         stories = searcher.reader().column_reader("story") if collapse else None
         if collapse:
-            story_sizes = Counter(_text(stories[d]) for d in docs)
+            story_sizes = Counter(_text(facets.column_value(stories, d)) or str(d) for d in docs)
         limit = None if collapse else max(depth, RERANK_DEPTH if sort == "relevance" else depth)
         if sort == "relevance":
-            results = searcher.search(main, filter=docs, limit=limit)
+            # optimize=False everywhere: Whoosh 2.7.5's block-quality skipping raises
+            # "max() arg is an empty sequence" on multi-segment indexes with filters.
+            results = searcher.search(main, filter=docs, limit=limit, optimize=False)
             ranked = [(hit.docnum, hit.score) for hit in results]
             ranked = self._recency(searcher, ranked)
         else:
@@ -188,7 +190,7 @@ class Engine:
         if collapse:
             seen, kept = set(), []
             for docnum, score in ranked:
-                story = _text(stories[docnum])
+                story = _text(facets.column_value(stories, docnum)) or str(docnum)
                 if story not in seen:
                     seen.add(story)
                     kept.append((docnum, score))
@@ -204,7 +206,7 @@ class Engine:
         half, weight = rec["half_life_days"], rec["weight"]
         boosted = []
         for docnum, score in ranked:
-            date = dates[docnum]
+            date = facets.column_value(dates, docnum)
             age = (now - date).days if isinstance(date, datetime) and date.year > 1900 else None
             factor = 1 + weight * 0.5 ** (max(age, 0) / half) if age is not None else 1
             boosted.append((docnum, score * factor))
@@ -289,7 +291,7 @@ class Engine:
             docnum = self._docnum(doc_id)
             stored = searcher.stored_fields(docnum)
             story = stored.get("story") or stored["id"]
-            same = [d for d in Q.Term("story", story).docs(searcher) if d != docnum]
+            same = [d for d in searcher.docs_for_query(Q.Term("story", story)) if d != docnum]
             same.sort(key=lambda d: unpack_doc(searcher.stored_fields(d)).get("date") or "")
             exclude = set(same) | {docnum}
             rel = related.related_docs(searcher, unpack_doc(stored), exclude, size)
@@ -309,7 +311,7 @@ class Engine:
             searcher = self._searcher
             docnum = self._docnum(doc_id)
             main = self.compiler.compile(tree)
-            results = searcher.search(main, filter={docnum}, limit=1)
+            results = searcher.search(main, filter={docnum}, limit=1, optimize=False)
             total = results[0].score if len(results) else 0.0
             fields: dict[str, dict] = {}
             for leaf in main.leaves():

@@ -13,6 +13,15 @@ FACET_FIELDS = {
 }
 
 
+def column_value(col, docnum: int):
+    """A column's value, or None: Whoosh 2.7.5 column readers raise IndexError for
+    trailing documents of a segment that had no value."""
+    try:
+        return col[docnum]
+    except IndexError:
+        return None
+
+
 def _values(raw, multi: bool) -> list[str]:
     if raw is None or raw == b"" or raw == "":
         return []
@@ -27,7 +36,7 @@ def count(reader, facet: str, docnums: Iterable[int]) -> Counter:
     if col is None:
         return counts
     for docnum in docnums:
-        counts.update(_values(col[docnum], multi))
+        counts.update(_values(column_value(col, docnum), multi))
     return counts
 
 
@@ -45,7 +54,7 @@ def histogram(reader, docnums: Iterable[int], by: str = "month") -> list[dict]:
     counts: Counter = Counter()
     if col is not None:
         for docnum in docnums:
-            key = col[docnum]
+            key = column_value(col, docnum)
             if key:
                 key = key.decode() if isinstance(key, bytes) else key
                 counts[key[:4] if by == "year" else key] += 1

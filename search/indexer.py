@@ -264,7 +264,7 @@ class Indexer:
         from whoosh.query import Or
         if not top or searcher.doc_count() == 0:
             return []
-        hits = searcher.search(Or([Term(field, t) for t in top]), limit=8)
+        hits = searcher.search(Or([Term(field, t) for t in top]), limit=8, optimize=False)
         found = []
         for hit in hits:
             stored = unpack_doc(hit.fields())
@@ -295,12 +295,15 @@ class Indexer:
             value = getattr(a, role)
             if value:
                 rec[text_field(role, lang)] = value
+        # Every column gets a value, empty or not: see facets.column_value.
+        rec.update(location_col=a.location.encode(), source_col="\t".join(a.sources).encode(),
+                   category_col=a.category.encode())
         if a.location:
-            rec.update(loc=a.location, location=a.location.lower(), location_col=a.location.encode())
+            rec.update(loc=a.location, location=a.location.lower())
         if a.sources:
-            rec.update(source=",".join(a.sources), source_col="\t".join(a.sources).encode())
+            rec["source"] = ",".join(a.sources)
         if a.category:
-            rec.update(category=a.category.lower(), category_col=a.category.encode())
+            rec["category"] = a.category.lower()
         if a.date:
             rec.update(date=a.date, month=a.date.strftime("%Y-%m"))
         return rec

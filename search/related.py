@@ -40,7 +40,7 @@ def nearest(searcher, doc: dict, exclude: set[int], depth: int) -> list[tuple[in
     query = like_query(doc)
     if query is Q.NullQuery:
         return []
-    results = searcher.search(query, limit=depth, mask=exclude)
+    results = searcher.search(query, limit=depth, mask=exclude, optimize=False)
     signature = doc.get("signature", {})
     scored = [(hit.docnum, cosine(signature, unpack_doc(hit.fields()).get("signature", {}))) for hit in results]
     return sorted(scored, key=lambda s: (-s[1], s[0]))

@@ -220,3 +220,35 @@ def test_compound_query_does_not_drag_in_its_parts_alone(engine):
     for hit in hits:
         text = (hit["title"] + " " + engine.get(hit["id"])["body"]).lower()
         assert "sicherheitsgarant" in text or ("sicherheit" in text and "garant" in text), hit["id"]
+
+
+def test_multi_segment_index_with_filters_and_facets(tmp_path):
+    """Regression: the multi-process writer leaves several segments; filters, facets and
+    collapse must work across them, also for documents without sources or dates."""
+    import json
+    from search.config import load_config
+    from search.engine import Engine
+    from search.indexer import Indexer
+    src = tmp_path / "many.jsonl"
+    with open(src, "w", encoding="utf-8") as fh:
+        for i in range(240):
+            doc = {"id": f"d{i}", "title": f"Impfstoff Meldung {i}", "body": f"Der Impfstoff Nummer {i} wirkt.",
+                   "language": "de"}
+            if i < 200:  # the last documents of a segment carry no source, category or date
+                doc.update(source=f"outlet{i % 3}.de", category="Gesundheit", date=f"2021-0{1 + i % 9}-01")
+            fh.write(json.dumps(doc) + "\n")
+    index_dir = tmp_path / "idx"
+    Indexer(load_config(index_dir=index_dir)).index_paths([src])
+    engine = Engine(index_dir)
+    assert len(engine._searcher.reader().leaf_readers()) > 1  # really several segments
+    everything = engine.search("Impfstoff", size=5)
+    assert everything["total"]["value"] == 240
+    sources = {r["value"]: r["count"] for r in everything["facets"]["source"]}
+    assert sources == {"outlet0.de": 67, "outlet1.de": 67, "outlet2.de": 66}
+    one = engine.search("Impfstoff", filters={"source": ["outlet1.de"]}, size=100)
+    assert one["total"]["value"] == 67 and all(h["sources"] == ["outlet1.de"] for h in one["hits"])
+    collapsed = engine.search("Impfstoff", collapse=True, sort="newest", size=100)
+    stories = {engine.get(h["id"])["story_id"] for h in engine.search("Impfstoff", size=100)["hits"]}
+    assert 1 <= collapsed["total"]["value"] <= 240 and len({h["story_id"] for h in collapsed["hits"]}) == len(collapsed["hits"])
+    assert stories
+    assert sum(r["count"] for r in everything["date_histogram"]) == 200

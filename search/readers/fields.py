@@ -48,12 +48,19 @@ def article_from_mapping(
     return build_article(known, extra, source=source, line=line, index=index)
 
 
+#: Other names archives use for our fields ("source": "spiegel.de" is common).
+ALIASES = {"source": "sources", "lang": "language"}
+
+
 def split_fields(obj: dict[Any, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(known fields by lowercase name, everything else) - authors write "Title" too."""
     known: dict[str, Any] = {}
     extra: dict[str, Any] = {}
+    names = {k.strip().lower() for k in obj if isinstance(k, str)}
     for key, value in obj.items():
         name = key.strip().lower() if isinstance(key, str) else key
+        if name in ALIASES and ALIASES[name] not in names:  # the alias counts unless the real name is there
+            name = ALIASES[name]
         if name in KNOWN_FIELDS:
             known[name] = value
         else:
