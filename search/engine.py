@@ -95,7 +95,8 @@ class Engine:
                 main = Q.And([main, Q.Term("language", lang.lower()[:2])])
             facet_filters = {f: Q.Or([Q.Term(facets.FACET_FIELDS[f][1], v.lower() if f != "language" else v.lower()[:2])
                                       for v in vals]) for f, vals in filters.items() if vals}
-            docs = self._docs(searcher, main, list(facet_filters.values()) + date_filter)
+            ranked = self._ranked(searcher, main, list(facet_filters.values()) + date_filter, sort)
+            docs = {docnum for docnum, _ in ranked}
             facet_rows = {}
             for f in self.config["facets"]:
                 selected = filters.get(f, [])
@@ -105,7 +106,9 @@ class Engine:
                 else:
                     base = docs
                 facet_rows[f] = facets.listing(facets.count(reader, f, base), selected)
-            ranked, story_sizes = self._rank(searcher, main, docs, sort, offset + size, collapse)
+            story_sizes: dict[str, int] = {}
+            if collapse:
+                ranked, story_sizes = self._collapse(reader, ranked)
             page_hits = ranked[offset: offset + size]
             terms, surfaces = self._highlight_terms(searcher, main) if highlight else (set(), set())
             hits = [self._hit(searcher, docnum, score, terms, surfaces, highlight, story_sizes)
@@ -168,49 +171,47 @@ class Engine:
         query = Q.And([main] + filters) if filters else main
         return set(searcher.docs_for_query(query))  # per segment: no MultiMatcher (see _rank)
 
-    def _rank(self, searcher, main: Q.Query, docs: set[int], sort: str, depth: int,
-              collapse: bool) -> tuple[list[tuple[int, float]], dict[str, int]]:
-        story_sizes: dict[str, int] = {}
-        if not docs:
-            return [], story_sizes
-        stories = searcher.reader().column_reader("story") if collapse else None
-        if collapse:
-            story_sizes = Counter(_text(facets.column_value(stories, d)) or str(d) for d in docs)
-        limit = None if collapse else max(depth, RERANK_DEPTH if sort == "relevance" else depth)
+    def _ranked(self, searcher, main: Q.Query, filters: list[Q.Query], sort: str) -> list[tuple[int, float]]:
+        """Every match in order, in one pass: the page, the exact total and the facets come from it."""
+        # optimize=False: Whoosh 2.7.5's block-quality skipping raises "max() arg is an
+        # empty sequence" on multi-segment indexes; an unlimited search never skips anyway.
+        options = {"limit": None, "optimize": False, "filter": Q.And(filters) if filters else None}
         if sort == "relevance":
-            # optimize=False everywhere: Whoosh 2.7.5's block-quality skipping raises
-            # "max() arg is an empty sequence" on multi-segment indexes with filters.
-            results = searcher.search(main, filter=docs, limit=limit, optimize=False)
-            ranked = [(hit.docnum, hit.score) for hit in results]
-            ranked = self._recency(searcher, ranked)
-        else:
-            results = searcher.search(Q.Every() if isinstance(main, Q.Every) else main, filter=docs, limit=limit,
-                                      sortedby="date", reverse=(sort == "newest"))
-            ranked = [(hit.docnum, hit.score or 0.0) for hit in results]
-        if collapse:
-            seen, kept = set(), []
-            for docnum, score in ranked:
-                story = _text(facets.column_value(stories, docnum)) or str(docnum)
-                if story not in seen:
-                    seen.add(story)
-                    kept.append((docnum, score))
-            ranked = kept
-        return ranked, story_sizes
+            results = searcher.search(main, **options)
+            return self._recency(searcher, [(docnum, score) for score, docnum in results.top_n])
+        results = searcher.search(main, sortedby="date", reverse=(sort == "newest"), **options)
+        return [(docnum, 0.0) for _, docnum in results.top_n]
+
+    @staticmethod
+    def _collapse(reader, ranked: list[tuple[int, float]]) -> tuple[list[tuple[int, float]], dict[str, int]]:
+        """The best hit of each story, and each story's size among the matches."""
+        stories = reader.column_reader("story")
+        keys = [_text(facets.column_value(stories, docnum)) or str(docnum) for docnum, _ in ranked]
+        sizes = Counter(keys)
+        seen: set[str] = set()
+        kept = []
+        for key, hit in zip(keys, ranked):
+            if key not in seen:
+                seen.add(key)
+                kept.append(hit)
+        return kept, sizes
 
     def _recency(self, searcher, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Newer articles lifted by up to ``1 + weight`` (config ``recency``), among the top ones."""
         rec = self.config["recency"]
         if not rec["enabled"] or not ranked:
             return ranked
+        head, tail = ranked[:RERANK_DEPTH], ranked[RERANK_DEPTH:]
         dates = searcher.reader().column_reader("date")
         now = datetime.now()
         half, weight = rec["half_life_days"], rec["weight"]
         boosted = []
-        for docnum, score in ranked:
+        for docnum, score in head:
             date = facets.column_value(dates, docnum)
             age = (now - date).days if isinstance(date, datetime) and date.year > 1900 else None
             factor = 1 + weight * 0.5 ** (max(age, 0) / half) if age is not None else 1
             boosted.append((docnum, score * factor))
-        return sorted(boosted, key=lambda r: -r[1])
+        return sorted(boosted, key=lambda r: -r[1]) + tail
 
     def _highlight_terms(self, searcher, main: Q.Query) -> tuple[set[str], set[str]]:
         """Analysed terms (per-language fields) and surface words (``exact``) the query can match."""

@@ -14,6 +14,7 @@ from . import analysis
 
 FRAGMENT_CHARS = 220
 MAX_FRAGMENTS = 2
+SCAN_CHARS = 10000  # snippets come from the start of long bodies: re-analysis is the cost
 
 
 def spans(text: str, lang: str, terms: set[str], surfaces: set[str]) -> list[tuple[int, int]]:
@@ -81,7 +82,7 @@ def fragments(text: str, marks: list[tuple[int, int]], size: int = FRAGMENT_CHAR
 def highlight(doc: dict, terms: set[str], surfaces: set[str]) -> dict[str, list[str]]:
     lang = analysis.language_of(doc.get("language"))
     title = doc.get("title") or ""
-    body = doc.get("body") or ""
+    body = (doc.get("body") or "")[:SCAN_CHARS]
     title_marks = spans(title, lang, terms, surfaces)
     body_marks = spans(body, lang, terms, surfaces)
     return {
