@@ -58,7 +58,15 @@ class Engine:
                 self._searcher = fresh
                 self._on_new_commit()
 
+    def _signature(self, docnum: int) -> dict:
+        """A document's story/related signature, cached per commit (decompressing is the cost)."""
+        sig = self._signatures.get(docnum)
+        if sig is None:
+            sig = self._signatures[docnum] = unpack_doc(self._searcher.stored_fields(docnum)).get("signature", {})
+        return sig
+
     def _on_new_commit(self) -> None:
+        self._signatures: dict[int, dict] = {}
         reader = self._searcher.reader()
         present = {analysis.language_of(t.decode()) for t in reader.lexicon("language")}
         configured = self.config["languages"]
@@ -295,7 +303,7 @@ class Engine:
             same = [d for d in searcher.docs_for_query(Q.Term("story", story)) if d != docnum]
             same.sort(key=lambda d: unpack_doc(searcher.stored_fields(d)).get("date") or "")
             exclude = set(same) | {docnum}
-            rel = related.related_docs(searcher, unpack_doc(stored), exclude, size)
+            rel = related.related_docs(searcher, unpack_doc(stored), exclude, size, self._signature)
             return {
                 "same_story": [self._hit(searcher, d, 0.0, set(), set(), False, {}) for d in same[:size]],
                 "related": [self._hit(searcher, d, s, set(), set(), False, {}) for d, s in rel],
