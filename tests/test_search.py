@@ -223,8 +223,8 @@ def test_compound_query_does_not_drag_in_its_parts_alone(engine):
 
 
 def test_multi_segment_index_with_filters_and_facets(tmp_path):
-    """Regression: the multi-process writer leaves several segments; filters, facets and
-    collapse must work across them, also for documents without sources or dates."""
+    """Regression: several commits leave several segments; filters, facets and collapse
+    must work across them, also for documents without sources or dates."""
     import json
     from search.config import load_config
     from search.engine import Engine
@@ -238,7 +238,9 @@ def test_multi_segment_index_with_filters_and_facets(tmp_path):
                 doc.update(source=f"outlet{i % 3}.de", category="Gesundheit", date=f"2021-0{1 + i % 9}-01")
             fh.write(json.dumps(doc) + "\n")
     index_dir = tmp_path / "idx"
-    Indexer(load_config(index_dir=index_dir)).index_paths([src])
+    config = load_config(index_dir=index_dir)
+    config.data["indexing"]["batch_size"] = 100  # a commit (and a segment) per 100 documents
+    Indexer(config).index_paths([src])
     engine = Engine(index_dir)
     assert len(engine._searcher.reader().leaf_readers()) > 1  # really several segments
     everything = engine.search("Impfstoff", size=5)
