@@ -24,6 +24,7 @@ NEAR_BONUS = 0.3
 NEAR_SLOP = 8
 PART_QUERY_BOOST = 0.55
 GENITIVE_BOOST = 0.6
+FUZZY_PREFIX = 2  # "Selenski~" scans only the words starting "se": typos rarely hit the first letters
 
 
 class Compiler:
@@ -116,7 +117,7 @@ class Compiler:
                     alts += [Q.Term(fname, t, boost=boost * GENITIVE_BOOST) for t in analysis.terms(lang, w.text[:-1])[:1]
                              if t != terms[0]]
                 if w.fuzzy:
-                    alts.append(Q.FuzzyTerm(fname, terms[0], maxdist=w.fuzzy, prefixlength=1, boost=boost))
+                    alts.append(Q.FuzzyTerm(fname, terms[0], maxdist=w.fuzzy, prefixlength=FUZZY_PREFIX, boost=boost))
                 elif len(terms) == 1:
                     alts.append(Q.Term(fname, terms[0], boost=boost))
                 else:  # a hyphenated word: the whole, or its parts in a row
@@ -128,7 +129,7 @@ class Compiler:
             if w.wildcard:
                 alts.append(Q.Prefix("exact", surface, boost=exact))
             elif w.fuzzy:
-                alts.append(Q.FuzzyTerm("exact", surface, maxdist=w.fuzzy, prefixlength=1, boost=exact))
+                alts.append(Q.FuzzyTerm("exact", surface, maxdist=w.fuzzy, prefixlength=FUZZY_PREFIX, boost=exact))
             else:
                 alts.append(Q.Term("exact", surface, boost=exact))
         if w.field is None and not w.fuzzy:

@@ -14,11 +14,11 @@ FACET_FIELDS = {
 
 
 def column_value(col, docnum: int):
-    """A column's value, or None: Whoosh 2.7.5 column readers raise IndexError for
-    trailing documents of a segment that had no value."""
+    """A column's value, or None for a document without one: Whoosh 2.7.5 column readers
+    raise IndexError past a segment's last value and OverflowError for an empty date."""
     try:
         return col[docnum]
-    except IndexError:
+    except (IndexError, OverflowError, ValueError):
         return None
 
 

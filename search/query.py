@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 MAX_QUERY_CHARS = 1000
+MAX_EXPANDING = 3  # fuzzy and wildcard words scan the vocabulary: a few per query
 
 FIELDS = {
     "titel": "title", "title": "title", "ort": "location", "location": "location",
@@ -191,7 +192,30 @@ def parse(text: str) -> tuple[object, list[str]]:
     if isinstance(tree, Group) and not tree.clauses and re.search(r"\w", text):
         # Only operators and punctuation ("AND", "OR OR", "-"): search the words themselves.
         tree = Group([Clause(Word(w)) for w in re.findall(r"\w+", text)])
+    _limit_expansions(tree, notes)
     return tree, notes
+
+
+def _words(node: object):
+    if isinstance(node, Word):
+        yield node
+    elif isinstance(node, Clause):
+        yield from _words(node.node)
+    elif isinstance(node, Group):
+        for c in node.clauses:
+            yield from _words(c)
+    elif isinstance(node, AnyOf):
+        for o in node.options:
+            yield from _words(o)
+
+
+def _limit_expansions(tree: object, notes: list[str]) -> None:
+    """Past ``MAX_EXPANDING`` fuzzy or wildcard words, the rest are searched as typed."""
+    expanding = [w for w in _words(tree) if w.fuzzy or w.wildcard]
+    for w in expanding[MAX_EXPANDING:]:
+        w.fuzzy, w.wildcard = 0, False
+    if len(expanding) > MAX_EXPANDING:
+        notes.append(f"only the first {MAX_EXPANDING} fuzzy or wildcard words are expanded")
 
 
 def plain_words(node: object) -> list[Word]:

@@ -254,3 +254,9 @@ def test_multi_segment_index_with_filters_and_facets(tmp_path):
     assert 1 <= collapsed["total"]["value"] <= 240 and len({h["story_id"] for h in collapsed["hits"]}) == len(collapsed["hits"])
     assert stories
     assert sum(r["count"] for r in everything["date_histogram"]) == 200
+
+
+def test_fuzzy_and_wildcard_expansion_is_capped(engine):
+    result = engine.search("Selenski~ Ukrain* Bahn* Kreml~ Genf*")
+    assert any("only the first 3" in n for n in result["notes"])
+    assert result["total"]["value"] >= 1
