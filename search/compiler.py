@@ -117,7 +117,7 @@ class Compiler:
                     alts += [Q.Term(fname, t, boost=boost * GENITIVE_BOOST) for t in analysis.terms(lang, w.text[:-1])[:1]
                              if t != terms[0]]
                 if w.fuzzy:
-                    alts.append(Q.FuzzyTerm(fname, terms[0], maxdist=w.fuzzy, prefixlength=FUZZY_PREFIX, boost=boost))
+                    alts.append(_fuzzy(fname, terms[0], w.fuzzy, boost))
                 elif len(terms) == 1:
                     alts.append(Q.Term(fname, terms[0], boost=boost))
                 else:  # a hyphenated word: the whole, or its parts in a row
@@ -129,7 +129,7 @@ class Compiler:
             if w.wildcard:
                 alts.append(Q.Prefix("exact", surface, boost=exact))
             elif w.fuzzy:
-                alts.append(Q.FuzzyTerm("exact", surface, maxdist=w.fuzzy, prefixlength=FUZZY_PREFIX, boost=exact))
+                alts.append(_fuzzy("exact", surface, w.fuzzy, exact))
             else:
                 alts.append(Q.Term("exact", surface, boost=exact))
         if w.field is None and not w.fuzzy:
@@ -187,6 +187,10 @@ class Compiler:
             except BadRequest:
                 return Q.NullQuery  # an unreadable date in the query text matches nothing
         return Q.NullQuery
+
+
+def _fuzzy(field: str, text: str, maxdist: int, boost: float) -> Q.Query:
+    return Q.FuzzyTerm(field, text, maxdist=maxdist, prefixlength=min(FUZZY_PREFIX, len(text) - 1), boost=boost)
 
 
 def _fold(lang: str, text: str) -> str:

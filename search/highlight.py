@@ -18,16 +18,26 @@ SCAN_CHARS = 10000  # snippets come from the start of long bodies: re-analysis i
 
 
 def spans(text: str, lang: str, terms: set[str], surfaces: set[str]) -> list[tuple[int, int]]:
-    """Merged character spans of the words in ``text`` that match."""
+    """Merged character spans of the words in ``text`` that match.
+
+    Only paragraphs that contain the start of some query term (a cheap
+    substring test on the folded text) are re-analysed: that is the cost.
+    """
+    probes = {analysis.GermanFolder.fold(t)[:4] for t in terms | surfaces if t}
     found = []
     chain = analysis.analyzer_for(lang)
-    for t in chain(text, chars=True, mode="index"):
-        if t.text in terms:
-            found.append((t.startchar, t.endchar))
-    if surfaces:
-        for t in analysis.exact_analyzer()(text, chars=True):
-            if t.text in surfaces:
-                found.append((t.startchar, t.endchar))
+    start = 0
+    for para in text.split("\n\n"):
+        folded = analysis.GermanFolder.fold(para.lower())
+        if any(p in folded for p in probes):
+            for t in chain(para, chars=True, mode="index", start_char=start):
+                if t.text in terms:
+                    found.append((t.startchar, t.endchar))
+            if surfaces:
+                for t in analysis.exact_analyzer()(para, chars=True, start_char=start):
+                    if t.text in surfaces:
+                        found.append((t.startchar, t.endchar))
+        start += len(para) + 2
     found.sort()
     merged: list[tuple[int, int]] = []
     for s, e in found:
