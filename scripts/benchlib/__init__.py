@@ -1,0 +1,1 @@
+"""Helpers of ``scripts/bench.py``: corpus derivation, measured phases, HTTP load, report."""

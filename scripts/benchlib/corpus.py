@@ -1,0 +1,117 @@
+"""Derived benchmark corpora from FANG-COVID (German news).
+
+A corpus of N documents is the first N real articles of
+``fang-covid-de/corpus.jsonl`` in a seeded shuffled order (the file is grouped
+by outlet: its first 300 lines are all one site, its first 10,000 lack three
+outlets), so every size has the outlet mix and a smaller corpus is a prefix of a
+larger one; past the 12,000 real ones it is filled with synthetic articles.  Synthetic article ``synth-<n>`` takes:
+
+* its paragraph count from one real article (the "template"),
+* each paragraph from a *different* randomly chosen real article (paragraphs
+  are the body's newline-separated lines),
+* title, date, source, category from other randomly chosen real articles
+  (date, source and category travel together, so outlets keep their dates),
+* ``url`` https://synthetic.invalid/synth-<n>, language "de".
+
+The random generator is seeded (``SEED``), so a given N always yields the
+same bytes.  The real text is only rewritten, never shipped: corpora go to a
+temporary directory.  ``source`` (one domain) is written as ``sources: [..]``,
+the field name Stichwort's readers understand, so facet filters work.
+
+Derived corpora are written as JSONL shards of at most ``shard_mb`` MB and
+at least ``min_shards`` files: the indexer hands *files* to its process pool
+(and only when there are 8 or more), and rejects files over
+``indexing.max_file_mb`` (32 MB).
+"""
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+SEED = 20261126
+FIELDS = ("id", "title", "body", "date", "sources", "category", "url", "language")
+
+
+@dataclass
+class Derived:
+    n_docs: int
+    real: int
+    synthetic: int
+    shards: list[Path]
+    bytes: int
+    description: str
+
+    def as_dict(self) -> dict:
+        return {"docs": self.n_docs, "real": self.real, "synthetic": self.synthetic,
+                "shards": len(self.shards), "bytes": self.bytes, "mb": round(self.bytes / 1e6, 2),
+                "seed": SEED}
+
+
+def _record(obj: dict) -> dict:
+    src = obj.get("source")
+    sources = obj.get("sources") or ([src] if src else [])
+    return {"id": str(obj["id"]), "title": obj.get("title") or "", "body": obj.get("body") or "",
+            "date": obj.get("date"), "sources": sources, "category": obj.get("category"),
+            "url": obj.get("url") or "", "language": obj.get("language") or "de"}
+
+
+def load_real(path: Path, limit: int | None = None, seed: int = SEED) -> list[dict]:
+    """Real articles in the seeded shuffled order (all of them, or the first ``limit``)."""
+    with open(path, encoding="utf-8") as fh:
+        lines = [line for line in fh if line.strip()]
+    random.Random(seed).shuffle(lines)
+    return [_record(json.loads(line)) for line in lines[:limit]]
+
+
+def synthesize(real: list[dict], count: int, seed: int = SEED):
+    """``count`` synthetic articles recombined from ``real`` (deterministic for a seed)."""
+    rng = random.Random(seed)
+    paragraphs = [[p for p in r["body"].split("\n") if p.strip()] for r in real]
+    with_text = [i for i, ps in enumerate(paragraphs) if ps]
+    for n in range(1, count + 1):
+        template = paragraphs[rng.choice(with_text)]
+        k = max(1, min(len(template), 40))
+        donors = rng.sample(with_text, k) if k <= len(with_text) else [rng.choice(with_text) for _ in range(k)]
+        body = "\n".join(rng.choice(paragraphs[d]) for d in donors)
+        meta = real[rng.randrange(len(real))]
+        title = real[rng.randrange(len(real))]["title"]
+        yield {"id": f"synth-{n}", "title": title, "body": body, "date": meta["date"],
+               "sources": list(meta["sources"]), "category": meta["category"],
+               "url": f"https://synthetic.invalid/synth-{n}", "language": "de"}
+
+
+def derive(source: Path, n_docs: int, out_dir: Path, *, shard_mb: float = 16.0, min_shards: int = 8) -> Derived:
+    """Write a corpus of ``n_docs`` documents as JSONL shards into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    real = load_real(source, n_docs)
+    synth_count = max(0, n_docs - len(real))
+    lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in real]
+    lines += [json.dumps(r, ensure_ascii=False) + "\n" for r in synthesize(real, synth_count)]
+    total = sum(len(s.encode("utf-8")) for s in lines)
+    n_shards = max(min_shards, -(-total // int(shard_mb * 1e6)))
+    n_shards = min(n_shards, max(1, len(lines)))
+    per = -(-len(lines) // n_shards)
+    shards = []
+    for i in range(n_shards):
+        chunk = lines[i * per:(i + 1) * per]
+        if not chunk:
+            break
+        path = out_dir / f"part-{i:03d}.jsonl"
+        path.write_text("".join(chunk), encoding="utf-8")
+        shards.append(path)
+    desc = (f"{len(real):,} real FANG-COVID articles (seeded shuffle)"
+            + (f" + {synth_count:,} synthetic (paragraphs of different real articles recombined, "
+               f"ids synth-<n>, dates/sources drawn from real ones, seed {SEED})" if synth_count else "")
+            + f"; {len(shards)} JSONL shards, {total / 1e6:.1f} MB")
+    return Derived(n_docs, len(real), synth_count, shards, total, desc)
+
+
+def iter_shards(shards: list[Path]):
+    """The derived documents back, in order."""
+    for path in shards:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    yield json.loads(line)

@@ -1,0 +1,177 @@
+"""HTTP latency and throughput through gunicorn, loopback only, bounded in time and requests.
+
+The server is started exactly as production would run it with two workers:
+``python -m gunicorn -w 2 --threads 4 -b 127.0.0.1:<port> web.wsgi:app``
+with ``STICHWORT_INDEX_DIR`` pointing at the index under test.  Clients are
+threads with one keep-alive ``http.client`` connection each; the load
+generator shares the machine (and its cores) with the server.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .measure import latency_stats
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+class Gunicorn:
+    def __init__(self, root: Path, index_dir: Path, log_path: Path, workers: int = 2, threads: int = 4):
+        self.root, self.index_dir, self.log_path = root, index_dir, log_path
+        self.workers, self.threads = workers, threads
+        self.proc: subprocess.Popen | None = None
+        self.port = 0
+        self.startup_seconds = None
+
+    def argv(self, port: int) -> list[str]:
+        return [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "--threads", str(self.threads),
+                "-b", f"{HOST}:{port}", "web.wsgi:app"]
+
+    def start(self, timeout: float = 90.0) -> Gunicorn:
+        last = ""
+        for _ in range(3):  # the free port can be taken before gunicorn binds it
+            self.port = free_port()
+            env = dict(os.environ, STICHWORT_INDEX_DIR=str(self.index_dir.resolve()),
+                       PYTHONPATH=os.pathsep.join(filter(None, [str(self.root), os.environ.get("PYTHONPATH")])))
+            started = time.monotonic()
+            with open(self.log_path, "ab") as log:
+                self.proc = subprocess.Popen(self.argv(self.port), cwd=self.root, env=env, stdin=subprocess.DEVNULL,
+                                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            while time.monotonic() - started < timeout:
+                if self.proc.poll() is not None:
+                    last = f"gunicorn exited with {self.proc.returncode}"
+                    break
+                try:
+                    status, body = get(self.port, "/api/health", timeout=2)
+                    if status == 200 and json.loads(body).get("status") == "ok":
+                        self.startup_seconds = round(time.monotonic() - started, 2)
+                        return self
+                except (OSError, http.client.HTTPException, ValueError):
+                    pass
+                time.sleep(0.2)
+            else:
+                last = f"no healthy answer within {timeout:.0f} s"
+            self.stop()
+        log_tail = self.log_path.read_text("utf-8", "replace")[-2000:] if self.log_path.exists() else ""
+        raise RuntimeError(f"gunicorn did not start: {last}\n{log_tail}")
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # its own session: only what we started
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=5)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def get(port: int, path: str, timeout: float = 30) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def run_level(port: int, paths: list[str], clients: int, seconds: float, max_requests: int) -> dict:
+    """``clients`` threads, each with a keep-alive connection, for ``seconds`` or ``max_requests``."""
+    lock = threading.Lock()
+    issued = [0]
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    barrier = threading.Barrier(clients + 1)
+    deadline = [0.0]
+
+    def client(offset: int) -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=60)
+        i = offset
+        mine: list[float] = []
+        barrier.wait()
+        while time.perf_counter() < deadline[0]:
+            with lock:
+                if issued[0] >= max_requests:
+                    break
+                issued[0] += 1
+            path = paths[i % len(paths)]
+            i += 1
+            t0 = time.perf_counter()
+            try:
+                conn.request("GET", path)
+                resp = conn.getresponse()
+                resp.read()
+                ok = resp.status == 200
+                key = None if ok else f"HTTP {resp.status}"
+            except (OSError, http.client.HTTPException) as exc:
+                ok, key = False, type(exc).__name__
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, port, timeout=60)
+            elapsed = (time.perf_counter() - t0) * 1000
+            if ok:
+                mine.append(elapsed)
+            else:
+                with lock:
+                    errors[key] = errors.get(key, 0) + 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(k * len(paths) // clients,), daemon=True) for k in range(clients)]
+    for t in threads:
+        t.start()
+    start = time.perf_counter()
+    deadline[0] = start + seconds
+    barrier.wait()
+    for t in threads:
+        t.join(seconds + 120)
+    elapsed = time.perf_counter() - start
+    stats = latency_stats(latencies)
+    stats.update(clients=clients, seconds=round(elapsed, 3), requests=len(latencies),
+                 errors=sum(errors.values()), error_kinds=errors,
+                 throughput_rps=round(len(latencies) / elapsed, 2) if elapsed else None,
+                 loadavg_1min_end=round(os.getloadavg()[0], 2))
+    return stats
+
+
+def run(root: Path, index_dir: Path, log_path: Path, paths: list[str], levels: list[int], seconds: float,
+        max_requests: int, log=sys.stderr) -> dict:
+    out: dict = {"server": "python -m gunicorn -w 2 --threads 4 -b 127.0.0.1:<port> web.wsgi:app",
+                 "seconds_per_level": seconds, "max_requests_per_level": max_requests, "levels": {}}
+    with Gunicorn(root, index_dir, log_path) as server:
+        out["startup_seconds"] = server.startup_seconds
+        warm = run_level(server.port, paths, 4, max(2.0, seconds), 2 * len(paths))  # both workers, every path
+        out["warmup"] = {"requests": warm["requests"], "errors": warm["errors"]}
+        for clients in levels:
+            stats = run_level(server.port, paths, clients, seconds, max_requests)
+            print(f"  [http] {clients:>2} clients: {stats['requests']} requests, "
+                  f"{stats['throughput_rps']} req/s, p50 {stats['p50_ms']} ms, p95 {stats['p95_ms']} ms, "
+                  f"errors {stats['errors']}", file=log, flush=True)
+            out["levels"][str(clients)] = stats
+    return out

@@ -1,0 +1,216 @@
+"""Ratios against the targets, and the one printed table."""
+from __future__ import annotations
+
+from .measure import latency_stats
+from .queryset import BASELINE_KINDS, KINDS
+
+TARGETS = {  # name -> (operator, threshold, what it compares)
+    "index_throughput_vs_baseline": (">=", 3.0, "Stichwort docs/s (default config workers) / baseline docs/s"),
+    "query_p50_vs_baseline": ("<=", 0.5, ("in-process p50, word/two/three/phrase queries, "
+                                          "engine.search(size=10, highlight=True) / plain Whoosh")),
+    "http_p95_100k_vs_10k": ("<=", 2.0, "HTTP p95 at the highest client count, largest complete size / smallest"),
+    "index_size_vs_baseline": ("<=", 1.0, "Stichwort index bytes (default config workers) / baseline index bytes"),
+}
+
+
+def _rate(docs: int | None, seconds: float | None) -> float | None:
+    return round(docs / seconds, 2) if docs and seconds else None
+
+
+def index_figures(res: dict, input_bytes: int, n_docs: int) -> dict:
+    """docs/s, MB/s, size; a run cut off by the budget keeps what it reached."""
+    out = {k: res.get(k) for k in ("status", "wall_seconds", "seconds", "docs", "added", "failed", "failures",
+                                   "segments", "index_bytes", "peak_rss_mb", "peak_tree_rss_mb", "peak_tree_pss_mb", "progress",
+                                   "cpu_seconds", "loadavg_1min", "code", "committed", "error", "skipped")
+           if res.get(k) is not None}
+    complete = res.get("status") == "ok" and (res.get("docs") or 0) >= n_docs - (res.get("failed") or 0) > 0
+    out["complete"] = bool(complete)
+    if res.get("status") == "ok":
+        out["docs_per_s"] = _rate(res.get("docs"), res.get("seconds"))
+        out["mb_per_s"] = round(input_bytes / 1e6 / res["seconds"], 3) if res.get("seconds") else None
+        out["index_mb"] = round(res.get("index_bytes", 0) / 1e6, 2)
+    elif res.get("status") == "timeout":
+        committed = (res.get("committed") or {}).get("doc_count")
+        out["docs_per_s_partial"] = _rate(committed, res.get("wall_seconds"))  # wall time includes start-up
+    return out
+
+
+def query_figures(res: dict) -> dict:
+    samples = res.get("samples_ms", {})
+    out: dict = {"doc_count": res.get("doc_count"), "rounds": res.get("rounds"), "status": res.get("status"),
+                 "peak_rss_mb": res.get("peak_rss_mb"), "loadavg_1min": res.get("loadavg_1min"), "code": res.get("code")}
+    for variant, by_kind in samples.items():
+        every = [x for xs in by_kind.values() for x in xs]
+        subset = [x for k in BASELINE_KINDS for x in by_kind.get(k, [])]
+        out[variant] = {"all": latency_stats(every), "word_phrase": latency_stats(subset),
+                        "by_kind": {k: latency_stats(by_kind[k]) for k in KINDS if k in by_kind}}
+    totals = res.get("totals", {})
+    out["queries"] = len(totals.get("stichwort", {}))
+    out["queries_with_hits"] = {v: sum(1 for n in t.values() if n) for v, t in totals.items()}
+    out["totals"] = totals
+    out["errors"] = res.get("errors") or {}
+    out["failed_queries"] = {v: len(e) for v, e in out["errors"].items()}
+    out["raw_ms"] = samples
+    if res.get("status") not in (None, "ok"):
+        out["error"] = res.get("error")
+    return out
+
+
+def _div(a, b) -> float | None:
+    return round(a / b, 3) if a is not None and b else None
+
+
+def ratios(sizes: list[dict], default_workers: int) -> tuple[dict, dict, dict]:
+    """(ratios, targets, basis) over the measured sizes."""
+    key = f"workers_{default_workers}"
+
+    def complete(s):
+        return s.get("stichwort", {}).get(key, {}).get("complete") and s.get("baseline", {}).get("complete")
+
+    done = [s for s in sizes if complete(s)]
+    top = done[-1] if done else None
+    r: dict = {name: None for name in TARGETS}
+    basis: dict = {}
+    if top:
+        sw, bl = top["stichwort"][key], top["baseline"]
+        r["index_throughput_vs_baseline"] = _div(sw.get("docs_per_s"), bl.get("docs_per_s"))
+        r["index_size_vs_baseline"] = _div(sw.get("index_bytes"), bl.get("index_bytes"))
+        w1 = top["stichwort"].get("workers_1", {})
+        if w1.get("complete") and key != "workers_1":
+            r["index_throughput_vs_baseline_1_worker"] = _div(w1.get("docs_per_s"), bl.get("docs_per_s"))
+        q = top.get("queries", {})
+        if q.get("baseline"):
+            base = q["baseline"]["word_phrase"]["p50_ms"]
+            r["query_p50_vs_baseline"] = _div(q["stichwort"]["word_phrase"]["p50_ms"], base)
+            r["query_p50_no_highlight_vs_baseline"] = _div(q["stichwort_no_highlight"]["word_phrase"]["p50_ms"], base)
+        basis["size"] = top["docs"]
+    with_http = [s for s in sizes if s.get("http", {}).get("levels") and s.get("stichwort", {}).get(key, {}).get("complete")]
+    if len(with_http) >= 2:
+        small, large = with_http[0], with_http[-1]
+        levels = [c for c in small["http"]["levels"] if c in large["http"]["levels"]]
+        by_clients = {c: _div(large["http"]["levels"][c]["p95_ms"], small["http"]["levels"][c]["p95_ms"]) for c in levels}
+        if levels:
+            top_level = max(levels, key=int)
+            r["http_p95_100k_vs_10k"] = by_clients[top_level]
+            r["http_p95_large_vs_small_by_clients"] = by_clients
+            basis["http_sizes"] = [small["docs"], large["docs"]]
+            basis["http_clients"] = int(top_level)
+    targets = {}
+    for name, (op, threshold, what) in TARGETS.items():
+        value = r.get(name)
+        ok = None if value is None else (value >= threshold if op == ">=" else value <= threshold)
+        targets[name] = {"op": op, "target": threshold, "value": value, "pass": ok, "compares": what}
+    return r, targets, basis
+
+
+# -- the table ------------------------------------------------------------------------
+def _n(x, fmt="{:,.1f}") -> str:
+    return "-" if x is None else fmt.format(x)
+
+
+def _cpu(f: dict) -> str:
+    load = f.get("loadavg_1min") or [None, None]
+    docs = f.get("docs") or (f.get("committed") or {}).get("doc_count")
+    per_k = f["cpu_seconds"] / docs * 1000 if f.get("cpu_seconds") and docs else None
+    return f"{_n(per_k)} cpu-s/1k, load {_n(load[0], '{:.1f}')}-{_n(load[1], '{:.1f}')}"
+
+
+def _index_cells(f: dict | None) -> tuple[str, str, str]:
+    if not f:
+        return "-", "-", "-"
+    if f.get("skipped"):
+        return "skipped", f["skipped"][:40], "-"
+    if f.get("status") == "timeout":
+        done = (f.get("committed") or {}).get("doc_count") or 0
+        return (f"cut off: {done:,} docs committed", f"{_n(f.get('docs_per_s_partial'))} docs/s so far", _cpu(f))
+    if f.get("status") != "ok":
+        return "error", (f.get("error") or "")[-40:].replace("\n", " "), "-"
+    seg = f" {f['segments']}seg" if f.get("segments") is not None else ""
+    return (f"{_n(f.get('docs_per_s'))} d/s {_n(f.get('mb_per_s'), '{:.2f}')} MB/s",
+            f"{_n(f.get('index_mb'))} MB{seg} {_n(f.get('peak_tree_pss_mb') or f.get('peak_tree_rss_mb'), '{:,.0f}')} MB "
+            + ("PSS" if f.get("peak_tree_pss_mb") else "RSS"), _cpu(f))
+
+
+def table(report: dict) -> str:
+    sizes = report["sizes"]
+    key_default = f"workers_{report['default_workers']}"
+    rows: list[tuple[str, list[str]]] = []
+    rows.append(("documents (real + synthetic)", [f"{s['corpus']['real']:,} + {s['corpus']['synthetic']:,}" for s in sizes]))
+    rows.append(("input JSONL MB (shards)", [f"{s['corpus']['mb']:,.1f} ({s['corpus']['shards']})" for s in sizes]))
+    rows.append(("analysis only: docs/s, MB/s", [
+        (f"{_n(s['analysis'].get('docs_per_s'))} d/s {_n(s['analysis'].get('mb_per_s'), '{:.2f}')} MB/s"
+         if s.get("analysis", {}).get("status") == "ok" else s.get("analysis", {}).get("status", "-")) for s in sizes]))
+    rows.append(("analysis only: CPU, load", [_cpu(s["analysis"]) if s.get("analysis", {}).get("status") == "ok"
+                                               else "-" for s in sizes]))
+    runs = [("baseline plain Whoosh", "baseline", None)] + [(f"Stichwort workers={w}", "stichwort", f"workers_{w}")
+                                                          for w in report["workers"]]
+    for label, kind, sub in runs:
+        cells = [_index_cells(s.get(kind, {}).get(sub) if sub else s.get(kind)) for s in sizes]
+        rows.append((f"{label}: throughput", [c[0] for c in cells]))
+        rows.append((f"{label}: index size, peak memory", [c[1] for c in cells]))
+        rows.append((f"{label}: CPU (all processes), load", [c[2] for c in cells]))
+    def used(s: dict) -> str:
+        q = s.get("queries") or s.get("http") or {}
+        if "index_complete" not in q:
+            return "-"
+        docs = s.get("queries", {}).get("doc_count")
+        return (f"{docs:,} docs, " if docs is not None else "") + ("complete" if q["index_complete"] else "PARTIAL")
+
+    rows.append(("index for queries and HTTP (Stichwort default workers)", [used(s) for s in sizes]))
+    for variant, label in (("stichwort", "Stichwort, highlight"), ("stichwort_no_highlight", "Stichwort, no highlight"),
+                           ("baseline", "baseline")):
+        for subset, sub_label in (("word_phrase", "word+phrase"), ("all", "all kinds")):
+            if variant == "baseline" and subset == "all":
+                continue
+            cells = []
+            for s in sizes:
+                st = s.get("queries", {}).get(variant, {}).get(subset)
+                cells.append(f"{_n(st['p50_ms'], '{:.1f}')} / {_n(st['p95_ms'], '{:.1f}')} / {_n(st['p99_ms'], '{:.1f}')}"
+                             if st and st.get("n") else "-")
+            rows.append((f"query ms p50/p95/p99 {label} ({sub_label})", cells))
+    def failing(s: dict) -> str:
+        q = s.get("queries")
+        if not q:
+            return "-"
+        if q.get("status") not in (None, "ok"):
+            return f"phase {q.get('status')}"
+        failed = q.get("failed_queries", {})
+        return f"{failed.get('stichwort', 0)} / {failed.get('baseline', 0)}"
+
+    rows.append(("queries failing (Stichwort / baseline)", [failing(s) for s in sizes]))
+    for kind in ("filter", "sort", "related"):
+        cells = []
+        for s in sizes:
+            st = s.get("queries", {}).get("stichwort", {}).get("by_kind", {}).get(kind)
+            cells.append(f"{_n(st['p50_ms'], '{:.1f}')} / {_n(st['p95_ms'], '{:.1f}')}" if st and st.get("n") else "-")
+        rows.append((f"query ms p50/p95 {kind}", cells))
+    levels = sorted({c for s in sizes for c in s.get("http", {}).get("levels", {})}, key=int)
+    for c in levels:
+        cells = []
+        for s in sizes:
+            st = s.get("http", {}).get("levels", {}).get(c)
+            cells.append(f"{_n(st['p50_ms'], '{:.0f}')}/{_n(st['p95_ms'], '{:.0f}')}/{_n(st['p99_ms'], '{:.0f}')} ms "
+                         f"{_n(st['throughput_rps'], '{:.1f}')} r/s" + (f" {st['errors']} err" if st.get("errors") else "")
+                         if st and st.get("requests") else "-")
+        rows.append((f"HTTP {c:>2} clients p50/p95/p99, req/s", cells))
+    header = ("", [f"{s['docs']:,} docs" for s in sizes])
+    width0 = max(len(r[0]) for r in rows + [header])
+    widths = [max(len(r[1][i]) for r in rows + [header]) for i in range(len(sizes))]
+    lines = []
+    for label, cells in [header] + rows:
+        lines.append(f"{label:<{width0}}  " + "  ".join(f"{c:>{w}}" for c, w in zip(cells, widths)))
+    sep = "-" * len(lines[0])
+    lines.insert(1, sep)
+    lines.append(sep)
+    basis = report.get("ratio_basis", {})
+    for name, t in report["targets"].items():
+        verdict = {True: "pass", False: "FAIL", None: "not measured"}[t["pass"]]
+        lines.append(f"{name:<{width0}}  {_n(t['value'], '{:.3f}'):>8}  target {t['op']} {t['target']:<4}  {verdict}")
+    extra = {k: v for k, v in report["ratios"].items() if k not in report["targets"] and not isinstance(v, dict)}
+    if extra:
+        lines.append("also: " + ", ".join(f"{k} {_n(v, '{:.3f}')}" for k, v in extra.items()))
+    if basis:
+        lines.append(f"(ratios at {basis.get('size', '-'):,} docs; Stichwort = {key_default}"
+                     + (f"; HTTP {basis['http_sizes'][0]:,} vs {basis['http_sizes'][1]:,} docs at "
+                        f"{basis['http_clients']} clients" if basis.get("http_sizes") else "") + ")")
+    return "\n".join(lines)
