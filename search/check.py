@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -60,12 +61,17 @@ class CheckReport:
                 "terms_checked": self.terms_checked, "problems": self.problems, "notes": self.notes}
 
 
-def check_index(index_dir: str | Path, sample_terms: int = 40) -> list[str]:
-    """Problems found in the index at ``index_dir``; an empty list means consistent."""
+def check_index(index_dir: str | Path, sample_terms: int | None = 40) -> list[str]:
+    """Problems found in the index at ``index_dir``; an empty list means consistent.
+
+    ``sample_terms`` postings lists are read per field and segment (evenly spread over the
+    lexicon); ``None`` reads all of them (~30 s for 10,000 articles), which also finds damage
+    inside a segment file that a sample misses - Whoosh keeps no checksums.
+    """
     return inspect_index(index_dir, sample_terms).problems
 
 
-def inspect_index(index_dir: str | Path, sample_terms: int = 40) -> CheckReport:
+def inspect_index(index_dir: str | Path, sample_terms: int | None = 40) -> CheckReport:
     """The full report: counts, problems and notes (leftovers that are not problems)."""
     from whoosh import index as windex
 
@@ -91,12 +97,30 @@ def inspect_index(index_dir: str | Path, sample_terms: int = 40) -> CheckReport:
     return report
 
 
-def _check(ix, index_dir: Path, report: CheckReport, sample_terms: int) -> None:
-    toc = ix._read_toc()  # the commit we check; readers below open exactly these segments
+def _open_commit(ix):
+    """(TOC, reader of exactly that commit's segments).
+
+    A commit finishing meanwhile may delete segment files of the one we read (a merge), so
+    opening is retried on the newer commit, like Whoosh's own ``reader()`` does.
+    """
+    for attempt in range(10):
+        toc = ix._read_toc()
+        try:
+            return toc, ix._reader(ix.storage, toc.schema, list(toc.segments), toc.generation)
+        except OSError:
+            if attempt == 9 or ix.latest_generation() == toc.generation:
+                raise
+            time.sleep(0.05)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _check(ix, index_dir: Path, report: CheckReport, sample_terms: int | None) -> None:
+    from whoosh.searching import Searcher
+
+    toc, reader = _open_commit(ix)  # the commit we check, and exactly its segments
     report.generation = toc.generation
     report.segments = len(toc.segments)
     _note_leftovers(index_dir, toc, report)
-    reader = ix.reader()
     try:
         ids: Counter[str] = Counter()
         live_total = deleted_total = 0
@@ -109,7 +133,8 @@ def _check(ix, index_dir: Path, report: CheckReport, sample_terms: int) -> None:
             if n > 1:
                 report.problem(f"id {doc_id!r} is stored by {n} live documents")
         counts = {"segments' live documents": live_total, "reader.doc_count()": reader.doc_count(),
-                  "TOC segments' doc_count()": sum(s.doc_count() for s in toc.segments)}
+                  "TOC segments' doc_count()": sum(s.doc_count() for s in toc.segments),
+                  "searcher.doc_count()": Searcher(reader, closereader=False).doc_count()}
         if len(set(counts.values())) != 1:
             report.problem("document counts disagree: " + ", ".join(f"{k} = {v}" for k, v in counts.items()))
         if reader.doc_count_all() != sum(s.doc_count_all() for s in toc.segments):
@@ -118,12 +143,10 @@ def _check(ix, index_dir: Path, report: CheckReport, sample_terms: int) -> None:
         _check_columns(reader, report)
     finally:
         reader.close()
-    with ix.searcher() as searcher:
-        if searcher.doc_count() != report.documents:
-            report.problem(f"searcher.doc_count() = {searcher.doc_count()}, expected {report.documents}")
 
 
-def _check_segment(leaf, base: int, ids: Counter, report: CheckReport, sample_terms: int) -> tuple[int, int]:
+def _check_segment(leaf, base: int, ids: Counter, report: CheckReport,
+                   sample_terms: int | None) -> tuple[int, int]:
     if not hasattr(leaf, "_terms"):  # an empty index: whoosh's EmptyReader
         return 0, 0
     segment = leaf.segment() if hasattr(leaf, "segment") else None
@@ -189,8 +212,8 @@ def _ids(leaf, fieldname: str, text: str | bytes) -> list[int]:
         return []
 
 
-def _check_postings(leaf, name: str, total: int, report: CheckReport, sample_terms: int) -> None:
-    """Read the postings of an evenly spaced sample of each indexed field's terms."""
+def _check_postings(leaf, name: str, total: int, report: CheckReport, sample_terms: int | None) -> None:
+    """Read the postings of an evenly spaced sample of each indexed field's terms (all if None)."""
     for fieldname in sorted(leaf.indexed_field_names()):
         try:
             terms = list(leaf.lexicon(fieldname))
@@ -201,8 +224,11 @@ def _check_postings(leaf, name: str, total: int, report: CheckReport, sample_ter
             continue
         if len(terms) != len(set(terms)) or terms != sorted(terms):
             report.problem(f"segment {name}: lexicon of {fieldname} is not sorted and unique")
-        step = max(1, len(terms) // max(1, sample_terms))
-        sample = terms[::step][:sample_terms] + [terms[-1]]
+        if sample_terms is None:
+            sample = terms
+        else:
+            step = max(1, len(terms) // max(1, sample_terms))
+            sample = terms[::step][:sample_terms] + [terms[-1]]
         for btext in sample:
             report.terms_checked += 1
             where = f"segment {name} field {fieldname} term {btext[:40]!r}"
@@ -229,12 +255,17 @@ def _check_columns(reader, report: CheckReport) -> None:
             continue
         try:
             column = reader.column_reader(fieldname, translate=False)  # raw: a dateless doc has no datetime
-            values = [column[d] for d in range(total)]
+            missing = 0
+            for docnum in range(total):
+                try:
+                    column[docnum]
+                except IndexError:  # Whoosh 2.7.5: trailing documents of a segment without a value
+                    missing += 1
         except Exception as exc:  # noqa: BLE001
             report.problem(f"column {fieldname} unreadable: {type(exc).__name__}: {exc}")
             continue
-        if len(values) != total:
-            report.problem(f"column {fieldname} has {len(values)} values for {total} documents")
+        if missing:
+            report.notes.append(f"column {fieldname}: {missing} document(s) without a stored value")
 
 
 _SEGMENT_FILE = re.compile(r"^MAIN_([0-9a-z]+)\.")

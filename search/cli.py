@@ -113,7 +113,7 @@ def cmd_eval_related(args) -> int:
 def cmd_check(args) -> int:
     from .check import inspect_index
     config = load_config(args.config, index_dir=args.index_dir)
-    report = inspect_index(config.index_dir, sample_terms=args.sample_terms)
+    report = inspect_index(config.index_dir, sample_terms=None if args.full else args.sample_terms)
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -194,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = common(sub.add_parser("check", help="check the index for consistency (exit 1 on problems)"))
     sp.add_argument("--sample-terms", type=int, default=40, help="terms per field whose postings are read")
+    sp.add_argument("--full", action="store_true", help="read every term's postings (slow; finds bit rot)")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_check)
 

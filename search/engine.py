@@ -53,10 +53,14 @@ class Engine:
     def refresh(self) -> None:
         """Pick up a newer commit; cheap when nothing changed."""
         with self._lock:
-            fresh = self._searcher.refresh()
-            if fresh is not self._searcher:
-                self._searcher = fresh
-                self._on_new_commit()
+            if self.ix.latest_generation() == self._searcher.reader().generation():
+                return
+            # Not Searcher.refresh(): whoosh-reloaded 2.7.5's FileIndex._reader(reuse=...) appends the old
+            # reader's segments to the new commit's, so segments merged away are searched twice.
+            fresh = self.ix.searcher(weighting=self._searcher.weighting)
+            self._searcher.close()
+            self._searcher = fresh
+            self._on_new_commit()
 
     def _signature(self, docnum: int) -> dict:
         """A document's story/related signature, cached per commit (decompressing is the cost)."""

@@ -32,6 +32,7 @@ from .schema import TEXT_ROLES, build_schema, pack_doc, text_field, unpack_doc
 from .store import open_index, write_lock
 
 CANDIDATE_TERMS = 12  # a same-story candidate shares one of the article's top terms
+PARTIAL = "\x00partial"  # src suffix of the documents of a file not yet committed completely
 Progress = Callable[[int, int, float], None]  # (docs done, files done, seconds)
 
 
@@ -59,6 +60,7 @@ class Parsed:
     source: SourceFile
     digest: str
     items: list[Article | ReadFailure]
+    pending: int = 0  # articles of this file not yet handed to a writer
 
 
 def _src_key(source: SourceFile) -> str:
@@ -84,6 +86,40 @@ def _load(job: tuple[SourceFile, int, frozenset[str]]) -> Parsed | str:
     return Parsed(source, digest, items)
 
 
+_forker_pid = 0
+
+
+def _remember_forker() -> None:
+    global _forker_pid
+    _forker_pid = os.getpid()
+
+
+def _die_with_parent() -> None:
+    """In every process the indexer forks (its parse pool): die when the indexer dies.
+
+    Otherwise they wait forever on their job queue after a SIGKILL of the indexer, holding the
+    write lock they inherited.
+    """
+    try:
+        import ctypes
+        import signal
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != _forker_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+_fork_hooks = False
+
+
+def _install_fork_hooks() -> None:
+    global _fork_hooks
+    if not _fork_hooks:
+        os.register_at_fork(before=_remember_forker, after_in_child=_die_with_parent)
+        _fork_hooks = True
+
+
 class Indexer:
     """Writes articles into the index at ``config.index_dir``."""
 
@@ -99,13 +135,15 @@ class Indexer:
     def index_paths(self, paths: Iterable[str | os.PathLike], rebuild: bool = False, wait: float = 0.0) -> Summary:
         summary = Summary()
         index_dir = self.config.index_dir
+        _install_fork_hooks()
         with write_lock(index_dir, wait):
             if rebuild and index_dir.exists():
                 for child in index_dir.iterdir():
                     if child.name != "WRITELOCK.stichwort":
                         shutil.rmtree(child) if child.is_dir() else child.unlink()
             ix = open_index(index_dir, build_schema(self.languages), create=True)
-            known = self._known_sources(ix)
+            all_keys = self._known_sources(ix)
+            known = frozenset(k for k in all_keys if not k.endswith(PARTIAL))  # files indexed completely
             sources = []
             for item in discover(paths):
                 (summary.failures.append(item) if isinstance(item, ReadFailure) else sources.append(item))
@@ -119,7 +157,8 @@ class Indexer:
                     summary.unchanged += 1
                     continue
                 prefix = _src_key(parsed.source) + "\x00"
-                stale += [k for k in known if k.startswith(prefix)]
+                stale += [k for k in all_keys if k.startswith(prefix)]
+                accepted = []
                 for item in parsed.items:
                     if isinstance(item, ReadFailure):
                         summary.failures.append(item)
@@ -129,7 +168,10 @@ class Indexer:
                             f"duplicate id {item.id!r} (first seen in {summary.seen_ids[item.id]})", item.line))
                     else:
                         summary.seen_ids[item.id] = item.path or str(parsed.source.path)
-                        batch.append((parsed, item))
+                        accepted.append(item)
+                parsed.pending = len(accepted)
+                for item in accepted:
+                    batch.append((parsed, item))
                     if len(batch) >= self.batch_size:  # commit inside big files too: bounded memory
                         docs += self._write(ix, batch, stale, summary)
                         batch, stale = [], []
@@ -199,6 +241,7 @@ class Indexer:
                 for key in stale:  # documents of the old version of a changed file
                     summary.deleted += writer.delete_by_term("src", key)
                 for (parsed, article), sig in zip(batch, signed):
+                    parsed.pending -= 1  # counted before any skip, so a file's last article is always seen
                     existing = searcher.document(id=article.id)
                     owner = existing["src"].split("\x00")[0] if existing else None
                     if owner and owner != _src_key(parsed.source) and os.path.exists(owner):
@@ -207,7 +250,7 @@ class Indexer:
                             f"duplicate id {article.id!r} (already indexed from {owner})", article.line))
                         continue
                     exists = existing is not None
-                    writer.update_document(**self.record(article, parsed, sig))
+                    writer.update_document(**self.record(article, parsed, sig, final=parsed.pending <= 0))
                     if exists:
                         summary.updated += 1
                     else:
@@ -276,7 +319,7 @@ class Indexer:
                                         stored.get("location") or ""))
         return found
 
-    def record(self, a: Article, parsed: Parsed, sig: stories.Signed) -> dict:
+    def record(self, a: Article, parsed: Parsed, sig: stories.Signed, final: bool = True) -> dict:
         """The Whoosh document for one article."""
         lang = analysis.language_of(a.language)
         if lang not in self.languages:
@@ -289,7 +332,10 @@ class Indexer:
             "line": a.line, "signature": {t: round(w, 4) for t, w in sig.weights.items()},
         }
         rec = {
-            "id": a.id, "doc": pack_doc(doc), "src": f"{_src_key(parsed.source)}\x00{parsed.digest}",
+            # Only the commit with a file's last article marks the file as indexed; the parts before
+            # it are "partial", so a run killed in between reads the file again.
+            "id": a.id, "doc": pack_doc(doc),
+            "src": f"{_src_key(parsed.source)}\x00{parsed.digest}" + ("" if final else PARTIAL),
             "exact": f"{a.title}\n{a.teaser}\n{a.body}", "language": doc["language"], "story": sig.story,
         }
         for role in TEXT_ROLES:

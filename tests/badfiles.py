@@ -155,11 +155,14 @@ def write_bad_corpus(directory: str | os.PathLike) -> BadCorpus:
 
     bad("bad/empty.txt", b"", "empty file")
     bad("bad/blank.md", b" \n\t\r\n", "empty file")
-    bad("bad/image.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "binary file (NUL byte at offset 8)")
+    bad("bad/image.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4,
+        "binary file (NUL byte at offset 8)")
     bad("bad/nul-inside.txt", "Titel\n\nText mit ".encode() + b"\x00\x00" + " Nullbytes.".encode(),
         "binary file (NUL byte at offset 16)")
-    bad("bad/truncated.json", b'{"title": "Abgeschnitten",\n "body": "Der Text bricht ab', "invalid JSON: Unterminated string")
-    bad("bad/wrong-shape.json", b'["nur", "Zeichenketten"]', "expected a JSON object or an array of objects, got an array of text")
+    bad("bad/truncated.json", b'{"title": "Abgeschnitten",\n "body": "Der Text bricht ab',
+        "invalid JSON: Unterminated string")
+    bad("bad/wrong-shape.json", b'["nur", "Zeichenketten"]',
+        "expected a JSON object or an array of objects, got an array of text")
     bad("bad/number.json", b"42", "expected a JSON object or an array of objects, got number")
     bad("bad/yaml-syntax.md", "---\ntitle: Titel\nsources: [a, b\n---\nText\n", "invalid YAML front matter")
     bad("bad/yaml-unclosed.md", "---\ntitle: Titel\nText ohne Ende\n", "never closed with '---'")
@@ -181,7 +184,8 @@ def write_bad_corpus(directory: str | os.PathLike) -> BadCorpus:
     bad("bad/long-id.json", json.dumps(_obj(0, id="x" * 10_240)), "it is 10240 characters; the limit is 512")
     bad("bad/long-title.json", json.dumps(_obj(0, id="lang", title="T" * 100_000)),
         "title is 100000 characters; the limit is 1000")
-    bad("bad/bad-language.json", json.dumps(_obj(0, id="sprache", language="Deutsch")), "not a two-letter language code")
+    bad("bad/bad-language.json", json.dumps(_obj(0, id="sprache", language="Deutsch")),
+        "not a two-letter language code")
     bad("bad/corrupt.json.gz", b"\x1f\x8b\x08\x00garbage", "corrupt gzip file")
     big = root / "bad/oversize.txt"  # sparse: no disk space, no time
     with open(big, "wb") as handle:

@@ -82,7 +82,7 @@ def check_history(client: Client) -> list[str]:
         bad = sorted(set(totals) - valid[q])
         if bad:
             problems.append(f"{client.name} q={q!r}: totals that are no commit's count: {bad}")
-        back = [(a, b) for a, b in zip(totals, totals[1:]) if b < a]
+        back = [(a, b) for a, b in zip(totals, totals[1:], strict=False) if b < a]
         if back:
             problems.append(f"{client.name} q={q!r}: total went back: {back[:5]}")
     return problems

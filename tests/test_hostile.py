@@ -190,7 +190,8 @@ def test_feeds_are_well_formed_and_escaped(server, kind):
 
 
 def test_api_json_is_json_not_html(server):
-    for path in ("/api/search?" + urlencode({"q": SEARCH_QUERY}), "/api/suggest?" + urlencode({"q": SCRIPT + " Giftar"}),
+    for path in ("/api/search?" + urlencode({"q": SEARCH_QUERY}),
+                 "/api/suggest?" + urlencode({"q": SCRIPT + " Giftar"}),
                  "/api/suggest?" + urlencode({"q": SCRIPT + " Giftar", "format": "opensearch"}),
                  "/api/articles/" + quote(ARTICLES[2]["id"], safe=""),
                  "/api/articles/" + quote(ARTICLES[0]["id"], safe="") + "/related",
