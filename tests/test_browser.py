@@ -16,19 +16,6 @@ except ImportError:  # tests/ imported as a package
 
 
 @pytest.fixture(scope="module")
-def browser():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture(scope="module")
 def live_server(browser, demo_index, tmp_path_factory):
     server = start_live_server(demo_index, tmp_path_factory.mktemp("gunicorn-browser"))
     try:

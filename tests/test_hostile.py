@@ -230,18 +230,6 @@ def test_error_pages_and_static_files_carry_security_headers(server):
 # -- in a real browser -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 def _strip_csp(route) -> None:
     response = route.fetch()
     headers = {k: v for k, v in response.headers.items() if k.lower() != "content-security-policy"}
