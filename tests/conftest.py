@@ -64,3 +64,14 @@ def browser():
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(demo_index, tmp_path_factory):
+    """gunicorn serving the demo index on a free loopback port, one per test module."""
+    from web_conftest_helpers import start_live_server
+    server = start_live_server(demo_index, tmp_path_factory.mktemp("gunicorn"))
+    try:
+        yield server
+    finally:
+        server.stop()

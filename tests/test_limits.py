@@ -14,21 +14,12 @@ from urllib.parse import urlencode
 
 import pytest
 
-try:
-    from web_conftest_helpers import start_live_server
-except ImportError:  # tests/ imported as a package
-    from tests.web_conftest_helpers import start_live_server
-
 QUICK = 10.0  # seconds: every answer below must come faster than this
 
 
 @pytest.fixture(scope="module")
-def server(demo_index, tmp_path_factory):
-    srv = start_live_server(demo_index, tmp_path_factory.mktemp("gunicorn-limits"))
-    try:
-        yield srv
-    finally:
-        srv.stop()
+def server(live_server):
+    return live_server
 
 
 def fetch(url: str, *, data: bytes | None = None, headers: dict | None = None, method: str | None = None,

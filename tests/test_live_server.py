@@ -12,20 +12,6 @@ import pytest
 
 from web.server import BackgroundServer, default_workers, gunicorn_argv
 
-try:
-    from web_conftest_helpers import start_live_server
-except ImportError:  # tests/ imported as a package
-    from tests.web_conftest_helpers import start_live_server
-
-
-@pytest.fixture(scope="module")
-def live_server(demo_index, tmp_path_factory):
-    server = start_live_server(demo_index, tmp_path_factory.mktemp("gunicorn"))
-    try:
-        yield server
-    finally:
-        server.stop()
-
 
 def fetch(url, timeout=10):
     """(status, headers, body bytes) — HTTP errors are answers too."""

@@ -78,6 +78,21 @@ def serve(index_dir: str | os.PathLike[str], host: str = "127.0.0.1", port: int 
     os.execvpe(argv[0], argv, _server_env(index_dir))
 
 
+def stop_gunicorn(proc: subprocess.Popen | None, grace: float = 15) -> None:
+    """Graceful SIGTERM (the master stops its workers), then SIGKILL to its own session."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # its own session: only what we started
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=5)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
@@ -161,16 +176,7 @@ class BackgroundServer:
 
     def stop(self) -> None:
         proc, self.process = self.process, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)  # gunicorn's graceful shutdown, workers included
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)  # its own session: only what we started
-                except ProcessLookupError:
-                    pass
-                proc.wait(timeout=5)
+        stop_gunicorn(proc, grace=15)
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -11,13 +11,14 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+
+from web.server import stop_gunicorn
 
 from .measure import latency_stats
 
@@ -72,17 +73,7 @@ class Gunicorn:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)  # its own session: only what we started
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=5)
+        stop_gunicorn(proc, grace=20)
 
     def __enter__(self):
         return self.start()
