@@ -83,7 +83,7 @@ class Engine:
 
     @property
     def version(self) -> str:
-        return str(self._searcher.reader().generation() if hasattr(self._searcher.reader(), "generation") else self.ix.latest_generation())
+        return str(self._searcher.reader().generation())
 
     # -- search ---------------------------------------------------------------
     def search(self, q: str = "", *, filters: dict[str, list[str]] | None = None,
@@ -181,7 +181,7 @@ class Engine:
     @staticmethod
     def _docs(searcher, main: Q.Query, filters: list[Q.Query]) -> set[int]:
         query = Q.And([main] + filters) if filters else main
-        return set(searcher.docs_for_query(query))  # per segment: no MultiMatcher (see _rank)
+        return set(searcher.docs_for_query(query))  # per segment: no MultiMatcher (see _ranked)
 
     def _ranked(self, searcher, main: Q.Query, filters: list[Q.Query], sort: str) -> list[tuple[int, float]]:
         """Every match in order, in one pass: the page, the exact total and the facets come from it."""

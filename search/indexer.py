@@ -20,13 +20,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh import index as windex
 from whoosh.query import Term
 
 from . import analysis, langid, stories
 from .config import Config
-from .document import Article, ReadFailure
-from .errors import IndexLocked, StichwortError
+from .document import Article, ReadError, ReadFailure
 from .readers import SourceFile, discover, parse, read_bytes
 from .schema import TEXT_ROLES, build_schema, pack_doc, text_field, unpack_doc
 from .store import open_index, write_lock
@@ -72,17 +70,17 @@ def _load(job: tuple[SourceFile, int, frozenset[str]]) -> Parsed | str:
     source, max_bytes, known = job
     try:
         data = read_bytes(source, max_bytes)
-    except StichwortError as exc:  # pragma: no cover - readers raise ReadError
-        return Parsed(source, "", [ReadFailure(str(source.path), str(exc))])
-    except Exception as exc:  # ReadError and OS errors
-        return Parsed(source, "", [ReadFailure(str(source.path), getattr(exc, "reason", str(exc)))])
+    except ReadError as exc:
+        return Parsed(source, "", [ReadFailure(str(source.path), exc.reason, exc.line)])
+    except OSError as exc:  # a race with the file system after discovery
+        return Parsed(source, "", [ReadFailure(str(source.path), exc.strerror or str(exc))])
     digest = hashlib.sha256(data).hexdigest()
     if f"{_src_key(source)}\x00{digest}" in known:
         return "unchanged"
     items = parse(source, data)
     for item in items:
         if isinstance(item, Article) and not item.language:
-            item.language = langid.detect(f"{item.title}\n{item.teaser}\n{item.body[:2000]}")[0]
+            item.language = _detect_language(item)
     return Parsed(source, digest, items)
 
 
@@ -193,7 +191,7 @@ class Indexer:
             self._learn_index_vocabulary(ix)
             for a in articles:
                 if not a.language:
-                    a.language = langid.detect(f"{a.title}\n{a.body[:2000]}")[0]
+                    a.language = _detect_language(a)
             analysis.learn_words(set().union(*(_surface_words(a) for a in articles)) if articles else ())
             for i in range(0, len(articles), self.batch_size):
                 self._write(ix, [(parsed, a) for a in articles[i:i + self.batch_size]], [], summary)
@@ -239,7 +237,9 @@ class Indexer:
             with writer.searcher() as searcher:
                 signed = self._assign_stories(searcher, articles)
                 for key in stale:  # documents of the old version of a changed file
-                    summary.deleted += writer.delete_by_term("src", key)
+                    old_ids = {searcher.stored_fields(d)["id"] for d in searcher.docs_for_query(Term("src", key))}
+                    summary.deleted += len(old_ids - summary.seen_ids.keys())  # left the file for good
+                    writer.delete_by_term("src", key)
                 for (parsed, article), sig in zip(batch, signed):
                     parsed.pending -= 1  # counted before any skip, so a file's last article is always seen
                     existing = searcher.document(id=article.id)
@@ -255,7 +255,6 @@ class Indexer:
                         summary.updated += 1
                     else:
                         summary.added += 1
-            summary.deleted = max(0, summary.deleted - summary.updated)
             writer.commit()
         except BaseException:
             writer.cancel()
@@ -354,6 +353,11 @@ class Indexer:
         if a.date:
             rec.update(date=a.date, month=a.date.strftime("%Y-%m"))
         return rec
+
+
+def _detect_language(a: Article) -> str:
+    """Language of an article whose metadata names none: title, teaser and the body's start."""
+    return langid.detect(f"{a.title}\n{a.teaser}\n{a.body[:2000]}")[0]
 
 
 _LETTERS = re.compile(r"[^\W\d_]{4,}")
