@@ -96,6 +96,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--max-minutes", type=float, default=180.0,
                     help="budget for the whole run (default 180); see the module docstring")
     ap.add_argument("--skip-http", action="store_true")
+    ap.add_argument("--per-doc-max", type=int, default=10_000, metavar="N",
+                    help="run the phases whose cost per document does not depend on the corpus size (analysis "
+                         "floor, plain-Whoosh baseline, one-worker indexing) only at sizes up to N (default %(default)s)")
     ap.add_argument("--workdir", help="where derived corpora and indexes go (default: a new temp dir, removed after)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--profile", type=int, metavar="N", help="only profile Stichwort indexing of N docs (workers=1)")
@@ -190,10 +193,14 @@ def bench_size(n: int, args, data: Path, work: Path, budget: Budget, rates: dict
             f"{fig.get('index_mb', '-')} MB, peak {res.get('peak_tree_pss_mb') or res.get('peak_tree_rss_mb')} MB")
         return fig
 
+    per_doc = n <= args.per_doc_max  # analysis, baseline and one worker: per-document costs, measured once
     # 1. analysis floor
-    log("  analysis only ...")
-    res = child("analysis", {"shards": shards}, max(budget.left(), 30))
-    out["analysis"] = {k: res.get(k) for k in ("status", "docs", "tokens", "seconds", "wall_seconds", "peak_rss_mb",
+    if per_doc:
+        log("  analysis only ...")
+        res = child("analysis", {"shards": shards}, max(budget.left(), 30))
+    else:
+        res = {"status": "skipped", "skipped": f"per-document cost: measured at {args.per_doc_max:,} docs and below"}
+    out["analysis"] = {k: res.get(k) for k in ("status", "skipped", "docs", "tokens", "seconds", "wall_seconds", "peak_rss_mb",
                                                "peak_tree_rss_mb", "peak_tree_pss_mb", "cpu_seconds", "loadavg_1min", "code", "error")
                        if res.get(k) is not None}
     if res.get("status") == "ok":
@@ -202,7 +209,8 @@ def bench_size(n: int, args, data: Path, work: Path, budget: Budget, rates: dict
         log(f"  analysis: {out['analysis']['docs_per_s']} docs/s")
     # 2. baseline
     baseline_dir = size_dir / "baseline-index"
-    out["baseline"] = index_run("baseline", "baseline", {"shards": shards, "index_dir": str(baseline_dir)}, True)
+    out["baseline"] = (index_run("baseline", "baseline", {"shards": shards, "index_dir": str(baseline_dir)}, True)
+                       if per_doc else {"skipped": f"per-document cost: measured at {args.per_doc_max:,} docs and below"})
     # 3. Stichwort with the default workers
     index_dirs = {w: size_dir / f"stichwort-w{w}" for w in workers}
     out["stichwort"] = {}
@@ -216,7 +224,9 @@ def bench_size(n: int, args, data: Path, work: Path, budget: Budget, rates: dict
     if usable and budget.left() > 60:
         log("  queries in-process ...")
         qs = queryset.build(queryset.related_ids(first_ids))
-        spec = {"index_dir": str(index_dirs[default_workers]), "queries": qs, "rounds": args.rounds,
+        # past --per-doc-max one round after a short warm-up: a query there costs up to seconds
+        spec = {"index_dir": str(index_dirs[default_workers]), "queries": qs,
+                "rounds": args.rounds if per_doc else 1, "warmup": "all" if per_doc else "per_kind",
                 "baseline_dir": str(baseline_dir) if out["baseline"].get("complete") else None}
         res = child("queries", spec, max(budget.left() - reserve + query_estimate, 60))
         out["queries"] = report.query_figures(res)
@@ -248,6 +258,9 @@ def bench_size(n: int, args, data: Path, work: Path, budget: Budget, rates: dict
     # 6. the other worker counts
     for w in workers:
         if w == default_workers:
+            continue
+        if not per_doc:
+            out["stichwort"][f"workers_{w}"] = {"skipped": f"measured at {args.per_doc_max:,} docs and below"}
             continue
         out["stichwort"][f"workers_{w}"] = index_run(
             f"stichwort-w{w}", "stichwort", {"shards": shards, "index_dir": str(index_dirs[w]), "workers": w}, False)

@@ -31,6 +31,8 @@ SNOWBALL = {
 BIGRAM = ("zh", "ja", "th")
 #: The language-neutral chain, for anything else.
 NEUTRAL = "xx"
+#: Surface words, only lower-cased (the ``exact`` field).
+SURFACE = "surface"
 LANGUAGES = tuple(SNOWBALL) + BIGRAM + (NEUTRAL,)
 
 PART_BOOST = 0.3  # a compound part weighs less than a whole word
@@ -199,6 +201,131 @@ def analyzer(lang: str) -> Composable:
     return WordTokenizer() | LowercaseFilter() | AccentFolder()
 
 
+class FusedChain(Composable):
+    """``analyzer(lang)`` for a Snowball language (or ``exact_analyzer()`` for ``SURFACE``), fused
+    into one loop: the same tokens, faster.
+
+    Whoosh runs a chain as nested generators, a Python frame per token per filter, and
+    that was a third of indexing time.  Without character offsets (indexing, query terms)
+    this does the chain's work in one pass and stems a text's words in one C call.
+    ``tests/test_analysis.py`` checks that it yields exactly the chain's tokens; anything
+    else (offsets for highlighting) goes to the chain itself.
+    """
+
+    def __init__(self, lang: str, splitter: Splitter | None = None):
+        self.lang = lang
+        self.splitter = splitter  # None: the process-wide one, which learns the corpus vocabulary
+        self._chain: Composable | None = None
+        self._stemmer = None
+
+    def __getstate__(self) -> dict:  # pickled with the schema; the C stemmer is not picklable
+        return {"lang": self.lang, "splitter": None, "_chain": None, "_stemmer": None}
+
+    def __call__(self, value: str, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs) -> Iterator[Token]:
+        if chars or keeporiginal or not removestops or not tokenize:
+            if self._chain is None:
+                self._chain = analyzer(self.lang) if self.lang != SURFACE else exact_analyzer()
+            yield from self._chain(value, positions=positions, chars=chars, keeporiginal=keeporiginal,
+                                   removestops=removestops, start_pos=start_pos, start_char=start_char,
+                                   tokenize=tokenize, mode=mode, **kwargs)
+            return
+        texts, poses, parts = self.postings(value, mode)
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for text, pos, part in zip(texts, poses, parts):
+            t.text, t.stopped, t.part = text, False, part is not False
+            t.boost = PART_BOOST if part is None else 1.0
+            if positions:
+                t.pos = pos
+            yield t
+
+    def postings(self, value: str, mode: str = "index") -> tuple[list[str], list[int], list[bool | None]]:
+        """(terms, positions, part flags): the tokens without Token objects, for the schema's formats.
+        A part flag is False for a word, True for a hyphen piece, None for a compound part (weighs
+        ``PART_BOOST``)."""
+        if self._stemmer is None and self.lang != SURFACE:
+            self._stemmer = Stemmer.Stemmer(SNOWBALL[self.lang], 100_000)
+        texts, poses, parts = self._words(value, mode)
+        if self._stemmer is not None:
+            texts = self._stemmer.stemWords(texts)
+        return texts, poses, parts
+
+    def _words(self, value: str, mode: str) -> tuple[list[str], list[int], list[bool | None]]:
+        """Lower-cased words without stop words, then (German) compound parts and folding."""
+        stops = stop_words(self.lang) if self.lang != SURFACE else frozenset()
+        german = self.lang == "de"
+        split = (self.splitter or splitter()).split if german and mode != "query" else None
+        texts: list[str] = []
+        poses: list[int] = []
+        parts: list[bool | None] = []
+        pos = -1
+        for word in _WORD.findall(unicodedata.normalize("NFC", value)):
+            if "-" in word or "\u2010" in word or "\u2011" in word:
+                pos = self._hyphenated(word, pos, stops, split, texts, poses, parts)
+                continue
+            text = word.lower()
+            if text in stops:
+                continue
+            pos += 1
+            texts.append(text)
+            poses.append(pos)
+            parts.append(False)
+            if split is not None:
+                for part in split(text):
+                    texts.append(part)
+                    poses.append(pos)
+                    parts.append(None)
+        if german:
+            texts = [t.translate(_UMLAUTS) for t in texts]
+        return texts, poses, parts
+
+    @staticmethod
+    def _hyphenated(word: str, pos: int, stops, split, texts: list, poses: list, parts: list) -> int:
+        """A hyphenated word whole, then its pieces, at one position (StopFilter counts kept words)."""
+        counted = False
+        for i, piece in enumerate([word] + re.findall(r"[^-\u2010\u2011]+", word)):
+            text = piece.lower()
+            if text in stops:
+                continue
+            if not counted:
+                pos, counted = pos + 1, True
+            texts.append(text)
+            poses.append(pos)
+            parts.append(i > 0)
+            if split is not None and i == 0:
+                for part in split(text):
+                    texts.append(part)
+                    poses.append(pos)
+                    parts.append(None)
+        return pos
+
+
+def signature_terms(lang: str, text: str) -> list[str]:
+    """Index terms for same-story and related signatures: compound parts from the word list only,
+    so they are the same in every process whatever corpus vocabulary the run has learned."""
+    chain = _SIGNATURE_CHAINS.get(lang)
+    if chain is None:
+        if lang == "de":
+            chain = FusedChain(lang, Splitter())
+        else:
+            chain = analyzer_for(lang)
+        _SIGNATURE_CHAINS[lang] = chain
+    return [t.text for t in chain(text, mode="index")]
+
+
+_SIGNATURE_CHAINS: dict[str, Composable] = {}
+
+
+def index_analyzer(lang: str) -> Composable:
+    """What the schema indexes with: the fused chain where there is one."""
+    return FusedChain(lang) if lang in SNOWBALL else analyzer(lang)
+
+
+def surface_analyzer() -> Composable:
+    """What the schema indexes ``exact`` with: ``exact_analyzer()``, fused."""
+    return FusedChain(SURFACE)
+
+
 def exact_analyzer() -> Composable:
     """Surface words, only lower-cased: exact-match boost, spelling and autocomplete."""
     return WordTokenizer() | LowercaseFilter()
@@ -239,5 +366,5 @@ def analyzer_for(lang: str) -> Composable:
     """Cached chain per language (building one loads a stemmer)."""
     chain = _CHAINS.get(lang)
     if chain is None:
-        chain = _CHAINS[lang] = analyzer(lang)
+        chain = _CHAINS[lang] = index_analyzer(lang)
     return chain

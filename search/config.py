@@ -22,7 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "boosts": {"title": 4.0, "teaser": 2.0, "body": 1.0, "location": 0.7, "sources": 0.5, "exact": 0.3},
     "facets": ["location", "source", "category", "language"],
     "recency": {"enabled": False, "half_life_days": 365, "weight": 0.3},
-    "indexing": {"max_file_mb": 32, "workers": 2, "batch_size": 2000},
+    "indexing": {"max_file_mb": 32, "workers": 2, "batch_size": 10000},
     "stories": {"window_days": 3, "threshold": 0.12},
     "server": {"host": "127.0.0.1", "port": 8080, "workers": None},
 }

@@ -17,12 +17,13 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh.query import Term
 
-from . import analysis, langid, stories
+from . import analysis, langid, segments, stories
 from .config import Config
 from .document import Article, ReadError, ReadFailure
 from .readers import SourceFile, discover, parse, read_bytes
@@ -59,6 +60,7 @@ class Parsed:
     digest: str
     items: list[Article | ReadFailure]
     pending: int = 0  # articles of this file not yet handed to a writer
+    tfs: dict[str, Counter] = field(default_factory=dict)  # story terms per article id, worked out by the reader
 
 
 def _src_key(source: SourceFile) -> str:
@@ -78,10 +80,13 @@ def _load(job: tuple[SourceFile, int, frozenset[str]]) -> Parsed | str:
     if f"{_src_key(source)}\x00{digest}" in known:
         return "unchanged"
     items = parse(source, data)
+    tfs = {}
     for item in items:
-        if isinstance(item, Article) and not item.language:
-            item.language = _detect_language(item)
-    return Parsed(source, digest, items)
+        if isinstance(item, Article):
+            if not item.language:
+                item.language = _detect_language(item)
+            tfs[item.id] = _story_terms(item)
+    return Parsed(source, digest, items, tfs=tfs)
 
 
 _forker_pid = 0
@@ -145,41 +150,47 @@ class Indexer:
             sources = []
             for item in discover(paths):
                 (summary.failures.append(item) if isinstance(item, ReadFailure) else sources.append(item))
-            self._learn_index_vocabulary(ix)
-            batch: list[tuple[Parsed, Article]] = []
-            stale: list[str] = []  # src terms of the old versions of changed files
-            start, docs, files = time.monotonic(), 0, 0
-            for parsed in self._parse_all(sources, known):
-                files += 1
-                if parsed == "unchanged":
-                    summary.unchanged += 1
-                    continue
-                prefix = _src_key(parsed.source) + "\x00"
-                stale += [k for k in all_keys if k.startswith(prefix)]
-                accepted = []
-                for item in parsed.items:
-                    if isinstance(item, ReadFailure):
-                        summary.failures.append(item)
-                    elif item.id in summary.seen_ids:
-                        summary.failures.append(ReadFailure(
-                            item.path or str(parsed.source.path),
-                            f"duplicate id {item.id!r} (first seen in {summary.seen_ids[item.id]})", item.line))
-                    else:
-                        summary.seen_ids[item.id] = item.path or str(parsed.source.path)
-                        accepted.append(item)
-                parsed.pending = len(accepted)
-                for item in accepted:
-                    batch.append((parsed, item))
-                    if len(batch) >= self.batch_size:  # commit inside big files too: bounded memory
-                        docs += self._write(ix, batch, stale, summary)
-                        batch, stale = [], []
-                if self.progress:
-                    self.progress(docs + len(batch), files, time.monotonic() - start)
-            if batch or stale:
-                docs += self._write(ix, batch, stale, summary)
-            if self.progress:
-                self.progress(docs, files, time.monotonic() - start)
+            with self._run_context(ix):
+                self._index_sources(ix, sources, known, all_keys, summary)
         return summary
+
+    def _index_sources(self, ix, sources: list[SourceFile], known: frozenset[str], all_keys: frozenset[str],
+                       summary: Summary) -> None:
+        batch: list[tuple[Parsed, Article]] = []
+        stale: list[str] = []  # src terms of the old versions of changed files
+        start, docs, files = time.monotonic(), 0, 0
+        for parsed in self._parse_all(sources, known):
+            files += 1
+            if parsed == "unchanged":
+                summary.unchanged += 1
+                continue
+            prefix = _src_key(parsed.source) + "\x00"
+            stale += [k for k in all_keys if k.startswith(prefix)]
+            accepted = []
+            for item in parsed.items:
+                if isinstance(item, ReadFailure):
+                    summary.failures.append(item)
+                elif item.id in summary.seen_ids:
+                    summary.failures.append(ReadFailure(
+                        item.path or str(parsed.source.path),
+                        f"duplicate id {item.id!r} (first seen in {summary.seen_ids[item.id]})", item.line))
+                else:
+                    summary.seen_ids[item.id] = item.path or str(parsed.source.path)
+                    accepted.append(item)
+            parsed.pending = len(accepted)
+            for item in accepted:
+                batch.append((parsed, item))
+                if len(batch) >= self.batch_size:  # commit inside big files too: bounded memory
+                    docs += self._write(ix, batch, stale, summary)
+                    batch, stale = [], []
+            if self.progress:
+                self.progress(docs + len(batch), files, time.monotonic() - start)
+        if batch or stale:
+            docs += self._write(ix, batch, stale, summary)
+        if docs:
+            segments.compact(ix, self.workers)
+        if self.progress:
+            self.progress(docs, files, time.monotonic() - start)
 
     def index_articles(self, articles: list[Article], origin: str = "api") -> Summary:
         """Index already-built articles (evaluation corpora, generated data) in batches."""
@@ -188,13 +199,14 @@ class Indexer:
         parsed = Parsed(source, "articles", [])
         with write_lock(self.config.index_dir):
             ix = open_index(self.config.index_dir, build_schema(self.languages), create=True)
-            self._learn_index_vocabulary(ix)
-            for a in articles:
-                if not a.language:
-                    a.language = _detect_language(a)
-            analysis.learn_words(set().union(*(_surface_words(a) for a in articles)) if articles else ())
-            for i in range(0, len(articles), self.batch_size):
-                self._write(ix, [(parsed, a) for a in articles[i:i + self.batch_size]], [], summary)
+            with self._run_context(ix):
+                for a in articles:
+                    if not a.language:
+                        a.language = _detect_language(a)
+                analysis.learn_words(set().union(*(_surface_words(a) for a in articles)) if articles else ())
+                for i in range(0, len(articles), self.batch_size):
+                    self._write(ix, [(parsed, a) for a in articles[i:i + self.batch_size]], [], summary)
+                segments.compact(ix, self.workers)
         return summary
 
     def delete(self, ids: list[str]) -> int:
@@ -209,6 +221,21 @@ class Indexer:
     def _known_sources(self, ix) -> frozenset[str]:
         with ix.reader() as reader:
             return frozenset(t.decode("utf-8") for t in reader.lexicon("src"))
+
+    @contextmanager
+    def _run_context(self, ix) -> Iterator[None]:
+        """What one run keeps: the index as the run found it (for same-story candidates and their
+        document frequencies) and the memory of the articles written since."""
+        self._learn_index_vocabulary(ix)
+        self._run = stories.RunMemory(self.config["stories"]["window_days"])
+        self._before_df = {}
+        self._before = ix.searcher() if ix.doc_count() else None
+        try:
+            yield
+        finally:
+            if self._before is not None:
+                self._before.close()
+            self._before = None
 
     def _learn_index_vocabulary(self, ix) -> None:
         with ix.reader() as reader:
@@ -235,11 +262,12 @@ class Indexer:
         writer = self._writer(ix, len(batch))
         try:
             with writer.searcher() as searcher:
-                signed = self._assign_stories(searcher, articles)
+                signed = self._assign_stories([(a, p.tfs.get(a.id)) for p, a in batch])
                 for key in stale:  # documents of the old version of a changed file
                     old_ids = {searcher.stored_fields(d)["id"] for d in searcher.docs_for_query(Term("src", key))}
                     summary.deleted += len(old_ids - summary.seen_ids.keys())  # left the file for good
                     writer.delete_by_term("src", key)
+                records = []
                 for (parsed, article), sig in zip(batch, signed):
                     parsed.pending -= 1  # counted before any skip, so a file's last article is always seen
                     existing = searcher.document(id=article.id)
@@ -249,65 +277,73 @@ class Indexer:
                             article.path or str(parsed.source.path),
                             f"duplicate id {article.id!r} (already indexed from {owner})", article.line))
                         continue
-                    exists = existing is not None
-                    writer.update_document(**self.record(article, parsed, sig, final=parsed.pending <= 0))
-                    if exists:
+                    if existing is not None:
+                        writer.delete_by_term("id", article.id, searcher=searcher)
                         summary.updated += 1
                     else:
                         summary.added += 1
-            writer.commit()
+                    records.append(self.record(article, parsed, sig, final=parsed.pending <= 0))
+            segments.commit(writer, self.config.index_dir, records, self.workers)
         except BaseException:
-            writer.cancel()
+            if not writer.is_closed:
+                writer.cancel()
             raise
         return len(batch)
 
     @staticmethod
     def _writer(ix, n_docs: int):
-        """One writer process. Whoosh's multi-process writer was measured slower here (29 vs
-        51 docs/s at 10,000 articles: pickling to the sub-writers doubled the CPU time), so the
-        second core reads, decodes, parses and detects languages ahead of it (``_parse_all``)."""
-        return ix.writer(limitmb=256)
+        """The batch's writer: it holds the lock, deletes and commits; the postings are written
+        by ``segments.commit`` (in worker processes for big batches)."""
+        return segments.open_writer(ix)
 
-    def _assign_stories(self, searcher, articles: list[Article]) -> list[stories.Signed]:
-        n_docs = searcher.doc_count() + len(articles)
-        batch_df: Counter = Counter()
+    def _assign_stories(self, batch: list[tuple[Article, Counter | None]]) -> list[stories.Signed]:
+        """Each article's signature and story: candidates from this run's memory and, when the run
+        began on a non-empty index, from that index (a searcher kept from the start)."""
+        before, run = self._before, self._run
         tfs = []
-        for a in articles:
-            lang = analysis.language_of(a.language)
-            tf = Counter(analysis.terms(lang, f"{a.title}\n{a.title}\n{a.teaser}\n{a.body[:6000]}", mode="index"))
-            tfs.append((lang, tf))
-            batch_df.update(tf.keys())
-        signed: list[stories.Signed] = []
-        by_term: dict[str, list[stories.Signed]] = {}  # batch articles by their top terms
-        index_df: dict[tuple[str, str], int] = {}
+        for a, tf in batch:
+            tf = _story_terms(a) if tf is None else tf
+            tfs.append((analysis.language_of(a.language), tf))
+            run.count(tf)  # the whole batch counts towards document frequencies, as if committed
+        n_docs = run.n_docs + (before.doc_count() if before else 0)
         window = self.config["stories"]["window_days"]
         threshold = self.config["stories"]["threshold"]
+        index_df = self._before_df
 
         def df(field: str, term: str) -> int:
+            if before is None:
+                return run.df[term]
             key = (field, term)
             if key not in index_df:
-                index_df[key] = searcher.doc_frequency(field, term)
-            return batch_df[term] + index_df[key]
+                index_df[key] = before.doc_frequency(field, term)
+            return run.df[term] + index_df[key]
 
-        for a, (lang, tf) in zip(articles, tfs):
+        signed: list[stories.Signed] = []
+        for (a, _), (lang, tf) in zip(batch, tfs):
             field = text_field("body", lang)
             weights = stories.signature(tf, lambda t: df(field, t), n_docs)
             doc = stories.Signed(a.id, lang, a.date, weights, location=a.location)
             top = sorted(weights, key=weights.get, reverse=True)[:CANDIDATE_TERMS]
-            in_batch = {id(c): c for t in top for c in by_term.get(t, ())}
-            candidates = list(in_batch.values()) + self._index_candidates(searcher, doc, field, top)
+            candidates = run.candidates(doc, top)
+            if before is not None:
+                candidates += self._index_candidates(before, doc, field, top, window)
             match = stories.best_match(doc, candidates, threshold, window)
             doc.story = match.story if match else a.id
+            run.add(doc, top)
             signed.append(doc)
-            for t in top:
-                by_term.setdefault(t, []).append(doc)
         return signed
 
-    def _index_candidates(self, searcher, doc: stories.Signed, field: str, top: list[str]) -> list[stories.Signed]:
-        from whoosh.query import Or
+    def _index_candidates(self, searcher, doc: stories.Signed, field: str, top: list[str],
+                          window_days: float) -> list[stories.Signed]:
+        """Articles indexed before this run sharing top terms; a dated article's only from within the
+        window (a few "day" terms), so old look-alikes do not crowd the few hits."""
+        from whoosh.query import And, Or
         if not top or searcher.doc_count() == 0:
             return []
-        hits = searcher.search(Or([Term(field, t) for t in top]), limit=8, optimize=False)
+        query = Or([Term(field, t) for t in top])
+        if doc.date is not None:
+            query = And([Or([Term("day", d) for d in stories.days_around(doc.date, window_days)]), query])
+        hits = searcher.search(query, limit=8, optimize=False)
         found = []
         for hit in hits:
             stored = unpack_doc(hit.fields())
@@ -351,8 +387,15 @@ class Indexer:
         if a.category:
             rec["category"] = a.category.lower()
         if a.date:
-            rec.update(date=a.date, month=a.date.strftime("%Y-%m"))
+            rec.update(date=a.date, month=a.date.strftime("%Y-%m"), day=a.date.strftime("%Y-%m-%d"))
         return rec
+
+
+def _story_terms(a: Article) -> Counter:
+    """The terms same-story detection and related coverage compare (the title counts twice).
+    This runs in the reader processes, ahead of and apart from the writer."""
+    text = f"{a.title}\n{a.title}\n{a.teaser}\n{a.body[:6000]}"
+    return Counter(analysis.signature_terms(analysis.language_of(a.language), text))
 
 
 def _detect_language(a: Article) -> str:

@@ -11,10 +11,14 @@ import json
 import zlib
 from typing import Any
 
+from collections import defaultdict
+
 from whoosh import columns
 from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.formats import Frequency, Positions
+from whoosh.system import pack_uint
 
-from .analysis import analyzer, exact_analyzer
+from .analysis import PART_BOOST, FusedChain, analyzer, index_analyzer, surface_analyzer
 
 TEXT_ROLES = ("title", "teaser", "body")
 SCHEMA_VERSION = 1
@@ -24,12 +28,53 @@ def text_field(role: str, lang: str) -> str:
     return f"{role}_{lang}"
 
 
+class FusedPositions(Positions):
+    """Whoosh's positions format, fed by a fused chain's term lists instead of one Token per word."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        if not isinstance(analyzer, FusedChain) or not isinstance(value, str):
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        poses: dict[str, list[int]] = defaultdict(list)
+        weights: dict[str, float] = defaultdict(float)
+        texts, positions, parts = analyzer.postings(value, kwargs.get("mode", "index"))
+        for text, pos, part in zip(texts, positions, parts):
+            poses[text].append(pos)
+            weights[text] += PART_BOOST if part is None else 1.0
+        for text, poslist in poses.items():
+            yield text, len(poslist), weights[text] * self.field_boost, self.encode(poslist)
+
+
+class FusedFrequency(Frequency):
+    """Whoosh's frequency format, fed the same way (the ``exact`` field)."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        if not isinstance(analyzer, FusedChain) or not isinstance(value, str):
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        freqs: dict[str, int] = defaultdict(int)
+        weights: dict[str, float] = defaultdict(float)
+        texts, _positions, parts = analyzer.postings(value, kwargs.get("mode", "index"))
+        for text, part in zip(texts, parts):
+            freqs[text] += 1
+            weights[text] += PART_BOOST if part is None else 1.0
+        for text, freq in freqs.items():
+            yield text, freq, weights[text] * self.field_boost, pack_uint(freq)
+
+
+def _text(chain, phrase: bool) -> TEXT:
+    field = TEXT(analyzer=chain, phrase=phrase)
+    fmt = FusedPositions if phrase else FusedFrequency
+    field.format = fmt(field_boost=field.format.field_boost)
+    return field
+
+
 def build_schema(languages: list[str]) -> Schema:
     fields = {
         "id": ID(stored=True, unique=True),
         "doc": STORED(),               # the display record: title, body, sources, ...
         "src": ID(stored=True),         # the file it came from, for re-index bookkeeping
-        "exact": TEXT(analyzer=exact_analyzer(), phrase=False),  # surface words
+        "exact": _text(surface_analyzer(), phrase=False),  # surface words
         "loc": TEXT(analyzer=analyzer("xx")),        # location as searchable words
         "location": ID(), "location_col": COLUMN(columns.VarBytesColumn()),
         "source": KEYWORD(lowercase=True, commas=True, scorable=True),
@@ -38,12 +83,13 @@ def build_schema(languages: list[str]) -> Schema:
         "language": ID(sortable=True),
         "date": DATETIME(sortable=True),
         "month": ID(sortable=True),     # "2026-03": the histogram bucket
+        "day": ID(),                    # "2026-03-14": same-story candidates come from a few days
         "story": ID(stored=True, sortable=True),
     }
     for lang in languages:
-        chain = analyzer(lang)
+        chain = index_analyzer(lang)
         for role in TEXT_ROLES:
-            fields[text_field(role, lang)] = TEXT(analyzer=chain, phrase=True)
+            fields[text_field(role, lang)] = _text(chain, phrase=True)
     return Schema(**fields)
 
 

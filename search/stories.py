@@ -10,6 +10,7 @@ filter) plus the batch being written, so the cost per article is one query.
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -62,3 +63,71 @@ def best_match(doc: Signed, candidates: list[Signed], threshold: float, window_d
         if sim >= best_sim:
             best, best_sim = other, sim
     return best
+
+
+class RunMemory:
+    """The articles indexed so far in this run, found again by (top term, day).
+
+    Same-story candidates from the run come from here rather than from index
+    queries, whose cost grows with the index and its segment count: a look-up
+    touches only articles sharing a top term within the window.  Signatures are
+    kept as two compact arrays each (about 1.6 kB an article).
+    """
+
+    def __init__(self, window_days: float, max_candidates: int = 20):
+        self.window_days = window_days
+        self.max_candidates = max_candidates
+        self.df: Counter = Counter()  # document frequency of terms among the run's articles
+        self.n_docs = 0
+        self._term_ids: dict[str, int] = {}
+        self._terms: list[str] = []
+        self._buckets: dict[tuple[int, str | None], list[int]] = {}
+        self._docs: list[tuple] = []
+
+    def count(self, tf: Counter) -> None:
+        """Count an article's terms into the document frequencies before its signature is made."""
+        self.df.update(tf.keys())
+        self.n_docs += 1
+
+    def candidates(self, doc: Signed, top: list[str]) -> list[Signed]:
+        """Earlier articles of the run within the window sharing a top term, most shared first."""
+        shared: Counter = Counter()
+        for day in self._days(doc.date):
+            for term in top:
+                tid = self._term_ids.get(term)
+                if tid is not None:
+                    shared.update(self._buckets.get((tid, day), ()))
+        return [self._signed(slot) for slot, _ in shared.most_common(self.max_candidates)]
+
+    def add(self, doc: Signed, top: list[str]) -> None:
+        slot = len(self._docs)
+        ids = array("i", (self._term_id(t) for t in doc.weights))
+        self._docs.append((doc.id, doc.language, doc.date, doc.story, doc.location, ids,
+                           array("f", doc.weights.values())))
+        day = doc.date.strftime("%Y-%m-%d") if doc.date else None
+        for term in top:
+            self._buckets.setdefault((self._term_id(term), day), []).append(slot)
+
+    def _term_id(self, term: str) -> int:
+        tid = self._term_ids.get(term)
+        if tid is None:
+            tid = self._term_ids[term] = len(self._terms)
+            self._terms.append(term)
+        return tid
+
+    def _signed(self, slot: int) -> Signed:
+        doc_id, language, date, story, location, ids, weights = self._docs[slot]
+        terms = self._terms
+        return Signed(doc_id, language, date, {terms[i]: w for i, w in zip(ids, weights)}, story, location)
+
+    def _days(self, date: datetime | None) -> list[str | None]:
+        """Buckets to look in: the window's days (and the undated); an undated article only the undated."""
+        if date is None:
+            return [None]
+        return days_around(date, self.window_days) + [None]
+
+
+def days_around(date: datetime, window_days: float) -> list[str]:
+    """The days (``YYYY-MM-DD``) within ``window_days`` of ``date``."""
+    span = math.ceil(window_days)
+    return [(date + timedelta(days=i)).strftime("%Y-%m-%d") for i in range(-span, span + 1)]

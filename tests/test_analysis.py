@@ -100,3 +100,42 @@ def test_language_chains_differ():
 def test_short_queries_are_not_trusted_to_detection():
     assert query_languages("Krieg", ["de", "en", "fr"]) == ["de", "en", "fr"]
     assert query_languages("When did the war in Ukraine start", ["de", "en"]) == ["en"]
+
+
+def _tokens(chain, text: str, mode: str) -> list[tuple]:
+    return [(t.text, t.pos, t.boost, bool(t.part)) for t in chain(text, positions=True, mode=mode)]
+
+
+EDGE_CASES = [
+    "Die Ukraine-Krieg-Verhandlungen in Genf: wer, wann und warum? Die Sicherheitsgarantien gelten.",
+    "Straße, Präsident, Waffenstillstand -- die-Partei und der Covid‐19‐Impfstoff (2021) am 3. März",
+    "", "   ", "und die der", "A-B C-D-E 12-jährige Ärzte",
+]
+
+
+@pytest.mark.parametrize("lang", ["de", "en", "fr", "es", "it", "ru", "surface"])
+@pytest.mark.parametrize("mode", ["index", "query"])
+def test_fused_chain_yields_exactly_the_chains_tokens(lang, mode):
+    """The schema indexes with the fused chain; queries and highlights read the composed one."""
+    from pathlib import Path
+    texts = EDGE_CASES + [p.read_text(encoding="utf-8")
+                          for p in sorted((Path(__file__).parent.parent / "index_data" / "articles").iterdir())[:25]]
+    fused, chain = analysis.FusedChain(lang), analysis.analyzer(lang)
+    if lang == "surface":
+        fused, chain = analysis.surface_analyzer(), analysis.exact_analyzer()
+    for text in texts:
+        assert _tokens(fused, text, mode) == _tokens(chain, text, mode), text[:80]
+
+
+def test_schema_formats_index_what_whoosh_would(tmp_path):
+    """The fused formats hand Whoosh the same (term, frequency, weight, positions) as its own formats."""
+    from whoosh.formats import Frequency, Positions
+    from search.schema import build_schema
+    schema = build_schema(["de", "en"])
+    text = (EDGE_CASES[0] + " " + EDGE_CASES[1]) * 3
+    for name in ("body_de", "title_en", "exact"):
+        field = schema[name]
+        plain = (Positions if name != "exact" else Frequency)(field_boost=field.format.field_boost)
+        ours = sorted(field.format.word_values(text, field.analyzer, mode="index"))
+        theirs = sorted(plain.word_values(text, field.analyzer, mode="index"))
+        assert ours == theirs and len(ours) > 10, name

@@ -1,0 +1,99 @@
+"""Both cores writing segments (search/segments.py): the same index, searches and stories as one writer."""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from conftest import DEMO
+
+QUERIES = ["Garantie", "Bahnstreik Berlin", '"Deutsche Bahn"', "Hochwasser Köln", "Ukraine", "Stromausfall"]
+
+
+def _corpus(path: Path, n: int, prefix: str = "a") -> Path:
+    """``n`` German articles recombined from the demo archive's paragraphs (seeded), dated over a month."""
+    from search.langid import detect
+    from search.readers import discover, parse, read_bytes
+    paragraphs, titles = [], []
+    for source in discover([DEMO]):
+        for article in parse(source, read_bytes(source, 1 << 20)):
+            if detect(f"{article.title}\n{article.body}")[0] == "de":
+                titles.append(article.title)
+                paragraphs += [p for p in article.body.split("\n") if len(p) > 80]
+    rng = random.Random(7)
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(n):
+            fh.write(json.dumps({"id": f"{prefix}{i}", "title": rng.choice(titles), "language": "de",
+                                 "body": "\n".join(rng.sample(paragraphs, 4)), "sources": [f"s{i % 5}.de"],
+                                 "date": f"2025-03-{1 + i % 28:02d}"}, ensure_ascii=False) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    return _corpus(tmp_path_factory.mktemp("corpus") / "a.jsonl", 450)
+
+
+def _index(corpus: Path, index_dir: Path, workers: int):
+    from search.config import load_config
+    from search.engine import Engine
+    from search.indexer import Indexer
+    config = load_config(index_dir=index_dir)
+    config.data["indexing"].update(workers=workers, batch_size=450)
+    summary = Indexer(config).index_paths([corpus])
+    assert summary.added == 450 and summary.failed == 0
+    return Engine(index_dir)
+
+
+def test_parallel_writers_give_the_single_writers_results(corpus, tmp_path):
+    one, two = _index(corpus, tmp_path / "w1", 1), _index(corpus, tmp_path / "w2", 2)
+    try:
+        assert len(two._searcher.reader().leaf_readers()) == 2, "two worker processes, two segments"
+        assert len(one._searcher.reader().leaf_readers()) == 1
+        for q in QUERIES:
+            a, b = one.search(q, size=50), two.search(q, size=50)
+            assert a["total"] == b["total"] and a["total"]["value"] > 0, q
+            assert [(h["id"], round(h["score"], 6)) for h in a["hits"]] == \
+                   [(h["id"], round(h["score"], 6)) for h in b["hits"]], q
+            assert a["facets"] == b["facets"], q
+        stories = lambda eng: {d: eng.get(d)["story_id"] for d in (f"a{i}" for i in range(0, 450, 7))}  # noqa: E731
+        assert stories(one) == stories(two)
+    finally:
+        one.close()
+        two.close()
+
+
+def test_compaction_merges_small_segments_and_keeps_deletions(corpus, tmp_path):
+    from search import segments
+    from search.config import load_config
+    from search.engine import Engine
+    from search.indexer import Indexer
+    from search.store import open_index
+    index_dir = tmp_path / "i"
+    config = load_config(index_dir=index_dir)
+    config.data["indexing"].update(workers=2, batch_size=450)
+    for path in (corpus, _corpus(tmp_path / "b.jsonl", 450, "b"), _corpus(tmp_path / "c.jsonl", 450, "c")):
+        Indexer(config).index_paths([path])  # a run: two workers, two segments
+    ix = open_index(index_dir, None)
+    before = len(ix._segments())
+    assert before == 6 and ix.doc_count() == 1350
+    assert Indexer(config).delete(["a3", "a100", "a449"]) == 3
+    merged = segments.compact(open_index(index_dir, None), procs=2, max_segments=4)
+    assert merged == before - 4 + 2
+    ix = open_index(index_dir, None)
+    assert len(ix._segments()) == 4 and ix.doc_count() == 1347
+    engine = Engine(index_dir)
+    try:
+        every = engine.search("Garantie OR Bahn OR Ukraine OR Köln OR Berlin OR Genf", size=100)
+        assert every["total"]["value"] > 100
+        found = {h["id"] for page in range(1, 15)
+                 for h in engine.search("Garantie OR Bahn OR Ukraine OR Köln OR Berlin OR Genf", size=100, page=page)["hits"]}
+        assert len(found) == every["total"]["value"] and not found & {"a3", "a100", "a449"}
+        assert all(engine.get(d)["id"] == d for d in ("a4", "a448", "b0", "c449"))
+        with pytest.raises(Exception):
+            engine.get("a100")
+    finally:
+        engine.close()
+    assert segments.compact(open_index(index_dir, None), procs=2, max_segments=4) == 0, "nothing left to merge"
