@@ -4,7 +4,8 @@ The corpus is the demo archive (index_data/articles, 49 n-ag files) plus
 generated articles written as JSONL files of 20; YAML configs set a small
 ``indexing.batch_size`` (20) so that a run makes many commits, some of them
 inside a file, and - every other run, unless ``--no-big-batches`` - batches
-of 120.
+of 250, which two worker processes write as segments of their own (``search/segments.py``),
+so kills also land while they write and before the parent commits their segments.
 
 For every kill:
 
@@ -408,7 +409,7 @@ def prepare(work: Path, n_docs: int, big_batches: bool) -> tuple[list[Path], lis
     write_corpus(gen_dir, n_docs)
     configs = [write_config(work / "small-batches.yaml", 20)]
     if big_batches:
-        configs.append(write_config(work / "big-batches.yaml", 120))
+        configs.append(write_config(work / "big-batches.yaml", 250))
     return [DEMO, gen_dir], configs
 
 

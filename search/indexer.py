@@ -187,6 +187,7 @@ class Indexer:
                 self.progress(docs + len(batch), files, time.monotonic() - start)
         if batch or stale:
             docs += self._write(ix, batch, stale, summary)
+        self._land()
         if docs:
             segments.compact(ix, self.workers)
         if self.progress:
@@ -206,6 +207,7 @@ class Indexer:
                 analysis.learn_words(set().union(*(_surface_words(a) for a in articles)) if articles else ())
                 for i in range(0, len(articles), self.batch_size):
                     self._write(ix, [(parsed, a) for a in articles[i:i + self.batch_size]], [], summary)
+                self._land()
                 segments.compact(ix, self.workers)
         return summary
 
@@ -230,9 +232,14 @@ class Indexer:
         self._run = stories.RunMemory(self.config["stories"]["window_days"])
         self._before_df = {}
         self._before = ix.searcher() if ix.doc_count() else None
+        self._in_flight: segments.Batch | None = None
         try:
             yield
+            self._land()
         finally:
+            if self._in_flight is not None:  # an error or interrupt: the batch in flight is not committed
+                self._in_flight.cancel()
+                self._in_flight = None
             if self._before is not None:
                 self._before.close()
             self._before = None
@@ -257,19 +264,25 @@ class Indexer:
                 yield pending.popleft().result()
 
     def _write(self, ix, batch: list[tuple[Parsed, Article]], stale: list[str], summary: Summary) -> int:
+        """Prepare ``batch`` (vocabulary, stories, records) while the previous one is still being
+        written, then commit that one and hand this one to the writers (``segments.Batch``)."""
         articles = [a for _, a in batch]
         analysis.learn_words(set().union(*(_surface_words(a) for a in articles)) if articles else ())
+        signed = self._assign_stories([(a, p.tfs.get(a.id)) for p, a in batch])
+        prepared = []
+        for (parsed, article), sig in zip(batch, signed):
+            parsed.pending -= 1  # counted before any skip, so a file's last article is always seen
+            prepared.append((parsed, article, self.record(article, parsed, sig, final=parsed.pending <= 0)))
+        self._land()
         writer = self._writer(ix, len(batch))
         try:
             with writer.searcher() as searcher:
-                signed = self._assign_stories([(a, p.tfs.get(a.id)) for p, a in batch])
                 for key in stale:  # documents of the old version of a changed file
                     old_ids = {searcher.stored_fields(d)["id"] for d in searcher.docs_for_query(Term("src", key))}
                     summary.deleted += len(old_ids - summary.seen_ids.keys())  # left the file for good
                     writer.delete_by_term("src", key)
                 records = []
-                for (parsed, article), sig in zip(batch, signed):
-                    parsed.pending -= 1  # counted before any skip, so a file's last article is always seen
+                for parsed, article, record in prepared:
                     existing = searcher.document(id=article.id)
                     owner = existing["src"].split("\x00")[0] if existing else None
                     if owner and owner != _src_key(parsed.source) and os.path.exists(owner):
@@ -282,13 +295,19 @@ class Indexer:
                         summary.updated += 1
                     else:
                         summary.added += 1
-                    records.append(self.record(article, parsed, sig, final=parsed.pending <= 0))
-            segments.commit(writer, self.config.index_dir, records, self.workers)
+                    records.append(record)
+            self._in_flight = segments.Batch(writer, self.config.index_dir, records, self.workers)
         except BaseException:
             if not writer.is_closed:
                 writer.cancel()
             raise
         return len(batch)
+
+    def _land(self) -> None:
+        """Commit the batch in flight, if any."""
+        batch, self._in_flight = self._in_flight, None
+        if batch is not None:
+            batch.commit()
 
     @staticmethod
     def _writer(ix, n_docs: int):

@@ -103,21 +103,48 @@ def _pool(procs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(procs, mp_context=multiprocessing.get_context("fork"))
 
 
-def commit(writer: Writer, index_dir: Path, records: list[dict[str, Any]], procs: int) -> None:
-    """Add ``records`` and commit ``writer``: in ``procs`` worker processes when the batch is big enough."""
-    shares = min(procs, len(records) // MIN_SHARE)
-    if shares <= 1:
-        for record in records:
-            writer.add_document(**record)
-        writer.commit()
-        return
-    size = -(-len(records) // shares)
-    with _pool(shares) as pool:
-        futures = [pool.submit(_write_share, str(index_dir), records[i:i + size])
-                   for i in range(0, len(records), size)]
-        new = [f.result() for f in futures]
-    # Whoosh's usual policy for the segments there were, then the new ones in batch order.
-    writer.commit(mergetype=lambda w, segments: MERGE_SMALL(w, segments) + new)
+class Batch:
+    """A batch on its way into the index: workers write it while the indexer prepares the next one;
+    ``commit`` waits for them and commits, ``cancel`` stops them and leaves the index as it was."""
+
+    def __init__(self, writer: Writer, index_dir: Path, records: list[dict[str, Any]], procs: int):
+        self.writer = writer
+        self.pool: ProcessPoolExecutor | None = None
+        self.futures = []
+        shares = min(procs, len(records) // MIN_SHARE)
+        if shares <= 1:
+            for record in records:
+                writer.add_document(**record)
+            return
+        size = -(-len(records) // shares)
+        self.pool = _pool(shares)
+        self.futures = [self.pool.submit(_write_share, str(index_dir), records[i:i + size])
+                        for i in range(0, len(records), size)]
+
+    def commit(self) -> None:
+        try:
+            new = [f.result() for f in self.futures]
+        except BaseException:
+            self.cancel()
+            raise
+        self._close_pool()
+        if new:  # Whoosh's usual policy for the segments there were, then the new ones in batch order
+            self.writer.commit(mergetype=lambda w, segments: MERGE_SMALL(w, segments) + new)
+        else:
+            self.writer.commit()
+
+    def cancel(self) -> None:
+        if self.pool is not None:
+            for process in list((self.pool._processes or {}).values()):  # no public way before 3.14
+                process.terminate()
+        self._close_pool()
+        if not self.writer.is_closed:
+            self.writer.cancel()
+
+    def _close_pool(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
 
 def plan(segments: list, procs: int, max_segments: int = MAX_SEGMENTS) -> list[list]:
