@@ -26,6 +26,7 @@ from whoosh.query import Term
 from . import analysis, langid, segments, stories
 from .config import Config
 from .document import Article, ReadError, ReadFailure
+from .errors import StichwortError
 from .readers import SourceFile, discover, parse, read_bytes
 from .schema import TEXT_ROLES, build_schema, pack_doc, text_field, unpack_doc
 from .store import open_index, write_lock
@@ -144,7 +145,7 @@ class Indexer:
                 for child in index_dir.iterdir():
                     if child.name != "WRITELOCK.stichwort":
                         shutil.rmtree(child) if child.is_dir() else child.unlink()
-            ix = open_index(index_dir, build_schema(self.languages), create=True)
+            ix = self._open(index_dir)
             all_keys = self._known_sources(ix)
             known = frozenset(k for k in all_keys if not k.endswith(PARTIAL))  # files indexed completely
             sources = []
@@ -199,7 +200,7 @@ class Indexer:
         source = SourceFile(Path(origin), origin)
         parsed = Parsed(source, "articles", [])
         with write_lock(self.config.index_dir):
-            ix = open_index(self.config.index_dir, build_schema(self.languages), create=True)
+            ix = self._open(self.config.index_dir)
             with self._run_context(ix):
                 for a in articles:
                     if not a.language:
@@ -220,6 +221,19 @@ class Indexer:
         return count
 
     # -- steps --------------------------------------------------------------
+    def _open(self, index_dir: Path):
+        """The index, created if missing; one written by an older Stichwort (or for fewer
+        languages) lacks fields this one writes, and is refused before anything is written."""
+        wanted = build_schema(self.languages)
+        ix = open_index(index_dir, wanted, create=True)
+        missing = sorted(set(wanted.names()) - set(ix.schema.names()))
+        if missing:
+            raise StichwortError(
+                f"the index in {index_dir} was built by an older Stichwort or for other languages: it lacks "
+                f"the field(s) {', '.join(missing)}; rebuild it with: stichwort index --rebuild PATH... "
+                f"--index-dir {index_dir}")
+        return ix
+
     def _known_sources(self, ix) -> frozenset[str]:
         with ix.reader() as reader:
             return frozenset(t.decode("utf-8") for t in reader.lexicon("src"))

@@ -161,3 +161,25 @@ def test_unreadable_file_is_reported(tmp_path):
     report = json.loads(out.stdout)
     assert out.returncode == 1 and report["added"] == 1
     assert [(os.path.basename(f["path"]), f["reason"]) for f in report["failures"]] == [("secret.json", "permission denied")]
+
+
+def test_an_index_from_an_older_schema_is_refused_with_the_way_out(tmp_path):
+    """An index built before a field existed (here: ``day``) is refused before anything is
+    written, with the rebuild command; --rebuild then works and keeps nothing stale."""
+    from whoosh import index as windex
+    from search.config import load_config
+    from search.errors import StichwortError
+    from search.indexer import Indexer
+    from search.schema import build_schema
+    from conftest import DEMO
+    config = load_config(index_dir=tmp_path / "old")
+    old = build_schema(list(config["languages"]))
+    old.remove("day")
+    (tmp_path / "old").mkdir()
+    windex.create_in(str(tmp_path / "old"), old)
+    with pytest.raises(StichwortError) as err:
+        Indexer(config).index_paths([DEMO])
+    assert "lacks the field(s) day" in str(err.value) and "--rebuild" in str(err.value)
+    assert windex.open_dir(str(tmp_path / "old")).doc_count() == 0
+    summary = Indexer(config).index_paths([DEMO], rebuild=True)
+    assert summary.added == 49 and summary.failed == 0
