@@ -296,8 +296,11 @@ class Indexer:
                     summary.deleted += len(old_ids - summary.seen_ids.keys())  # left the file for good
                     writer.delete_by_term("src", key)
                 records = []
+                # A run that began on an empty index can only meet its own ids, and those are unique
+                # (seen_ids): no look-up per article, which costs one per segment.
+                lookup = self._before is not None
                 for parsed, article, record in prepared:
-                    existing = searcher.document(id=article.id)
+                    existing = searcher.document(id=article.id) if lookup else None
                     owner = existing["src"].split("\x00")[0] if existing else None
                     if owner and owner != _src_key(parsed.source) and os.path.exists(owner):
                         summary.failures.append(ReadFailure(
