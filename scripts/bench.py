@@ -194,12 +194,13 @@ def bench_size(n: int, args, data: Path, work: Path, budget: Budget, rates: dict
         return fig
 
     per_doc = n <= args.per_doc_max  # analysis, baseline and one worker: per-document costs, measured once
+    per_doc_skip = {"skipped": f"per-document cost: measured at {args.per_doc_max:,} docs and below"}
     # 1. analysis floor
     if per_doc:
         log("  analysis only ...")
         res = child("analysis", {"shards": shards}, max(budget.left(), 30))
     else:
-        res = {"status": "skipped", "skipped": f"per-document cost: measured at {args.per_doc_max:,} docs and below"}
+        res = {"status": "skipped", **per_doc_skip}
     out["analysis"] = {k: res.get(k) for k in ("status", "skipped", "docs", "tokens", "seconds", "wall_seconds", "peak_rss_mb",
                                                "peak_tree_rss_mb", "peak_tree_pss_mb", "cpu_seconds", "loadavg_1min", "code", "error")
                        if res.get(k) is not None}
@@ -210,7 +211,7 @@ def bench_size(n: int, args, data: Path, work: Path, budget: Budget, rates: dict
     # 2. baseline
     baseline_dir = size_dir / "baseline-index"
     out["baseline"] = (index_run("baseline", "baseline", {"shards": shards, "index_dir": str(baseline_dir)}, True)
-                       if per_doc else {"skipped": f"per-document cost: measured at {args.per_doc_max:,} docs and below"})
+                       if per_doc else dict(per_doc_skip))
     # 3. Stichwort with the default workers
     index_dirs = {w: size_dir / f"stichwort-w{w}" for w in workers}
     out["stichwort"] = {}
@@ -260,7 +261,7 @@ def bench_size(n: int, args, data: Path, work: Path, budget: Budget, rates: dict
         if w == default_workers:
             continue
         if not per_doc:
-            out["stichwort"][f"workers_{w}"] = {"skipped": f"measured at {args.per_doc_max:,} docs and below"}
+            out["stichwort"][f"workers_{w}"] = dict(per_doc_skip)
             continue
         out["stichwort"][f"workers_{w}"] = index_run(
             f"stichwort-w{w}", "stichwort", {"shards": shards, "index_dir": str(index_dirs[w]), "workers": w}, False)

@@ -16,7 +16,7 @@ from whoosh import query as Q
 
 from . import analysis
 from .errors import BadRequest
-from .query import AnyOf, Clause, Group, Phrase, Word
+from .query import AnyOf, Group, Phrase, Word
 from .schema import TEXT_ROLES, text_field
 
 ALL_BONUS = 2.0

@@ -9,7 +9,6 @@ import base64
 import hashlib
 import hmac
 import json
-import math
 import os
 import secrets
 import threading

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh.query import Term
+from whoosh.query import And, Or, Term
 
 from . import analysis, langid, segments, stories
 from .config import Config
@@ -288,7 +288,7 @@ class Indexer:
             parsed.pending -= 1  # counted before any skip, so a file's last article is always seen
             prepared.append((parsed, article, self.record(article, parsed, sig, final=parsed.pending <= 0)))
         self._land()
-        writer = self._writer(ix, len(batch))
+        writer = segments.open_writer(ix)  # holds the lock, deletes, commits; segments.Batch writes
         try:
             with writer.searcher() as searcher:
                 for key in stale:  # documents of the old version of a changed file
@@ -325,12 +325,6 @@ class Indexer:
         batch, self._in_flight = self._in_flight, None
         if batch is not None:
             batch.commit()
-
-    @staticmethod
-    def _writer(ix, n_docs: int):
-        """The batch's writer: it holds the lock, deletes and commits; the postings are written
-        by ``segments.commit`` (in worker processes for big batches)."""
-        return segments.open_writer(ix)
 
     def _assign_stories(self, batch: list[tuple[Article, Counter | None]]) -> list[stories.Signed]:
         """Each article's signature and story: candidates from this run's memory and, when the run
@@ -373,7 +367,6 @@ class Indexer:
                           window_days: float) -> list[stories.Signed]:
         """Articles indexed before this run sharing top terms; a dated article's only from within the
         window (a few "day" terms), so old look-alikes do not crowd the few hits."""
-        from whoosh.query import And, Or
         if not top or searcher.doc_count() == 0:
             return []
         query = Or([Term(field, t) for t in top])

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import zlib
-from typing import Any
-
 from collections import defaultdict
+from typing import Any
 
 from whoosh import columns
 from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
@@ -28,6 +27,17 @@ def text_field(role: str, lang: str) -> str:
     return f"{role}_{lang}"
 
 
+def _tally(analyzer: FusedChain, value: str, mode: str) -> tuple[dict[str, list[int]], dict[str, float]]:
+    """(term -> positions, term -> summed weight) of one text, as Whoosh's formats count them."""
+    poses: dict[str, list[int]] = defaultdict(list)
+    weights: dict[str, float] = defaultdict(float)
+    texts, positions, parts = analyzer.postings(value, mode)
+    for text, pos, part in zip(texts, positions, parts):
+        poses[text].append(pos)
+        weights[text] += PART_BOOST if part is None else 1.0
+    return poses, weights
+
+
 class FusedPositions(Positions):
     """Whoosh's positions format, fed by a fused chain's term lists instead of one Token per word."""
 
@@ -35,12 +45,7 @@ class FusedPositions(Positions):
         if not isinstance(analyzer, FusedChain) or not isinstance(value, str):
             yield from super().word_values(value, analyzer, **kwargs)
             return
-        poses: dict[str, list[int]] = defaultdict(list)
-        weights: dict[str, float] = defaultdict(float)
-        texts, positions, parts = analyzer.postings(value, kwargs.get("mode", "index"))
-        for text, pos, part in zip(texts, positions, parts):
-            poses[text].append(pos)
-            weights[text] += PART_BOOST if part is None else 1.0
+        poses, weights = _tally(analyzer, value, kwargs.get("mode", "index"))
         for text, poslist in poses.items():
             yield text, len(poslist), weights[text] * self.field_boost, self.encode(poslist)
 
@@ -52,14 +57,9 @@ class FusedFrequency(Frequency):
         if not isinstance(analyzer, FusedChain) or not isinstance(value, str):
             yield from super().word_values(value, analyzer, **kwargs)
             return
-        freqs: dict[str, int] = defaultdict(int)
-        weights: dict[str, float] = defaultdict(float)
-        texts, _positions, parts = analyzer.postings(value, kwargs.get("mode", "index"))
-        for text, part in zip(texts, parts):
-            freqs[text] += 1
-            weights[text] += PART_BOOST if part is None else 1.0
-        for text, freq in freqs.items():
-            yield text, freq, weights[text] * self.field_boost, pack_uint(freq)
+        poses, weights = _tally(analyzer, value, kwargs.get("mode", "index"))
+        for text, poslist in poses.items():
+            yield text, len(poslist), weights[text] * self.field_boost, pack_uint(len(poslist))
 
 
 def _text(chain, phrase: bool) -> TEXT:

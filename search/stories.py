@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 SIGNATURE_TERMS = 200
@@ -28,7 +28,6 @@ class Signed:
     weights: dict[str, float]
     story: str = ""
     location: str = ""
-    tf: Counter = field(default_factory=Counter)
 
 
 def signature(tf: Counter, df: callable, n_docs: int) -> dict[str, float]:
