@@ -225,8 +225,8 @@ def bench_size(n: int, args, data: Path, work: Path, budget: Budget, rates: dict
     if usable and budget.left() > 60:
         log("  queries in-process ...")
         qs = queryset.build(queryset.related_ids(first_ids))
-        # past --per-doc-max one round after a short warm-up: a query there costs up to seconds
-        spec = {"index_dir": str(index_dirs[default_workers]), "queries": qs,
+        # past --per-doc-max one round (readers' variant: with highlights) after a short warm-up
+        spec = {"index_dir": str(index_dirs[default_workers]), "queries": qs, "no_highlight": per_doc,
                 "rounds": args.rounds if per_doc else 1, "warmup": "all" if per_doc else "per_kind",
                 "baseline_dir": str(baseline_dir) if out["baseline"].get("complete") else None}
         res = child("queries", spec, max(budget.left() - reserve + query_estimate, 60))

@@ -71,6 +71,7 @@ class Engine:
     def _on_new_commit(self) -> None:
         self._signatures: dict[int, dict] = {}
         reader = self._searcher.reader()
+        self._columns = facets.Columns(reader)
         present = {analysis.language_of(t.decode()) for t in reader.lexicon("language")}
         configured = self.config["languages"]
         self.languages = [lang for lang in configured if lang in present] or ["de"]
@@ -116,10 +117,10 @@ class Engine:
                     base = self._docs(searcher, main, others)
                 else:
                     base = docs
-                facet_rows[f] = facets.listing(facets.count(reader, f, base), selected)
+                facet_rows[f] = facets.listing(self._columns.count(f, base), selected)
             story_sizes: dict[str, int] = {}
             if collapse:
-                ranked, story_sizes = self._collapse(reader, ranked)
+                ranked, story_sizes = self._collapse(ranked)
             page_hits = ranked[offset: offset + size]
             terms, surfaces = self._highlight_terms(searcher, main) if highlight else (set(), set())
             hits = [self._hit(searcher, docnum, score, terms, surfaces, highlight, story_sizes)
@@ -129,8 +130,8 @@ class Engine:
             if total < 3:
                 suggestion = suggest.did_you_mean(reader, q, [w.text for w in plain_words(tree)],
                                                   lambda word: self._matches(reader, languages, word))
-            histogram = facets.histogram(reader, docs)
-            by_year = facets.histogram(reader, docs, by="year")
+            histogram = self._columns.histogram(docs)
+            by_year = self._columns.histogram(docs, by="year")
         next_offset = offset + size
         return {
             "query": q, "total": {"value": total, "relation": "eq"},
@@ -193,11 +194,10 @@ class Engine:
         results = searcher.search(main, sortedby="date", reverse=(sort == "newest"), **options)
         return [(docnum, 0.0) for _, docnum in results.top_n]
 
-    @staticmethod
-    def _collapse(reader, ranked: list[tuple[int, float]]) -> tuple[list[tuple[int, float]], dict[str, int]]:
+    def _collapse(self, ranked: list[tuple[int, float]]) -> tuple[list[tuple[int, float]], dict[str, int]]:
         """The best hit of each story, and each story's size among the matches."""
-        stories = reader.column_reader("story")
-        keys = [_text(facets.column_value(stories, docnum)) or str(docnum) for docnum, _ in ranked]
+        stories = self._columns.values("story")
+        keys = [(stories[docnum] or (str(docnum),))[0] for docnum, _ in ranked]
         sizes = Counter(keys)
         seen: set[str] = set()
         kept = []
@@ -354,8 +354,8 @@ class Engine:
             out = {"documents": searcher.doc_count(), "index_dir": str(self.index_dir),
                    "size_bytes": sum(f.stat().st_size for f in self.index_dir.glob("*") if f.is_file())}
             for f in ("language", "category", "location", "source"):
-                out[f] = dict(facets.count(reader, f, docs).most_common())
-            out["months"] = facets.histogram(reader, docs)
+                out[f] = dict(self._columns.count(f, docs).most_common())
+            out["months"] = self._columns.histogram(docs)
         return out
 
 

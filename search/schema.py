@@ -38,28 +38,43 @@ def _tally(analyzer: FusedChain, value: str, mode: str) -> tuple[dict[str, list[
     return poses, weights
 
 
-class FusedPositions(Positions):
-    """Whoosh's positions format, fed by a fused chain's term lists instead of one Token per word."""
+class _Fused:
+    """A Whoosh format fed by a fused chain's term lists instead of one Token per word."""
+
+    def fused_items(self, value: str, analyzer: FusedChain, mode: str = "index") -> list[tuple[bytes, int, float, bytes]]:
+        """(UTF-8 term, frequency, weight, encoded value) per distinct term, as ``Field.index`` gives them."""
+        poses, weights = _tally(analyzer, value, mode)
+        boost, encode = self.field_boost, self._encode
+        return [(text.encode("utf-8"), len(poslist), weights[text] * boost, encode(poslist))
+                for text, poslist in poses.items()]
 
     def word_values(self, value, analyzer, **kwargs):
         if not isinstance(analyzer, FusedChain) or not isinstance(value, str):
-            yield from super().word_values(value, analyzer, **kwargs)
-            return
-        poses, weights = _tally(analyzer, value, kwargs.get("mode", "index"))
-        for text, poslist in poses.items():
-            yield text, len(poslist), weights[text] * self.field_boost, self.encode(poslist)
+            return super().word_values(value, analyzer, **kwargs)
+        return ((t.decode("utf-8"), f, w, v) for t, f, w, v in self.fused_items(value, analyzer, kwargs.get("mode", "index")))
 
 
-class FusedFrequency(Frequency):
-    """Whoosh's frequency format, fed the same way (the ``exact`` field)."""
+class FusedPositions(_Fused, Positions):
+    """Whoosh's positions format (title, teaser, body per language)."""
 
-    def word_values(self, value, analyzer, **kwargs):
-        if not isinstance(analyzer, FusedChain) or not isinstance(value, str):
-            yield from super().word_values(value, analyzer, **kwargs)
-            return
-        poses, weights = _tally(analyzer, value, kwargs.get("mode", "index"))
-        for text, poslist in poses.items():
-            yield text, len(poslist), weights[text] * self.field_boost, pack_uint(len(poslist))
+    def _encode(self, poslist: list[int]) -> bytes:
+        return self.encode(poslist)
+
+
+class FusedFrequency(_Fused, Frequency):
+    """Whoosh's frequency format (the ``exact`` field)."""
+
+    @staticmethod
+    def _encode(poslist: list[int]) -> bytes:
+        return pack_uint(len(poslist))
+
+
+def fused_items(field, value) -> list[tuple[bytes, int, float, bytes]] | None:
+    """A field's postings for one value straight from its fused chain, or None where Whoosh's
+    own ``field.index`` must make them."""
+    if isinstance(field.format, _Fused) and isinstance(field.analyzer, FusedChain) and isinstance(value, str):
+        return field.format.fused_items(value, field.analyzer)
+    return None
 
 
 def _text(chain, phrase: bool) -> TEXT:

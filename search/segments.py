@@ -19,31 +19,175 @@ are more than ``MAX_SEGMENTS``.
 from __future__ import annotations
 
 import multiprocessing
+from array import array
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from whoosh.codec.whoosh3 import W3TermInfo
 from whoosh.reading import SegmentReader
+from whoosh.system import pack_ushort
 from whoosh.writing import MERGE_SMALL, SegmentWriter
 
+from .schema import fused_items
 from .store import open_index
 
 MIN_SHARE = 100     # documents per worker below which forking costs more than it saves
 MAX_SEGMENTS = 24   # more than this after a run: merge the smallest (a bulk run of 100,000 makes 20)
-LIMIT_MB = 1024     # posting buffer per writer (Whoosh's estimate, close to the real bytes) before it
-                    # spills pickled sorted runs to disk: at 256, spilling was a fifth of a 10,000-document run
+INLINE = 8          # posting lists shorter than this live in the term table (most terms occur in a few
+                    # articles); whoosh-reloaded 2.7.5 cannot inline (it calls a misspelt ``set_inline``)
+                    # and writes a pickled, compressed block with a header for every term
+
+
+class _Pool:
+    """Postings grouped by field and term as they arrive, in document order.
+
+    Whoosh's ``PostingPool`` keeps one tuple per posting, sorts all of them at the
+    end and spills pickled runs past a memory limit; here only each field's terms
+    are sorted, and a batch (``indexing.batch_size``) bounds the memory."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, dict[bytes, list]] = {}
+
+    def add(self, item: tuple) -> None:
+        fieldname, btext, docnum, weight, vbytes = item
+        terms = self.fields.get(fieldname)
+        if terms is None:
+            terms = self.fields[fieldname] = {}
+        postings = terms.get(btext)
+        if postings is None:
+            terms[btext] = [(docnum, weight, vbytes)]
+        else:
+            postings.append((docnum, weight, vbytes))
+
+    def iter_postings(self):
+        for fieldname in sorted(self.fields):
+            terms = self.fields[fieldname]
+            for btext in sorted(terms):
+                for docnum, weight, vbytes in terms[btext]:
+                    yield fieldname, btext, docnum, weight, vbytes
+
+    def cleanup(self) -> None:
+        self.fields = {}
 
 
 class Writer(SegmentWriter):
-    """Whoosh's segment writer, reading the new segment's field lengths from memory while it writes postings."""
+    """Whoosh's segment writer with a grouping posting pool, short posting lists written inline,
+    and the new segment's field lengths read from memory."""
+
+    def __init__(self, ix, **kwargs):
+        super().__init__(ix, **kwargs)
+        self.pool = _Pool()
+        self._plain = any(f.separate_spelling() or f.vector for _, f in self.schema.items())
+
+    def add_document(self, **fields) -> None:
+        """Whoosh's ``add_document``, with a fused field's postings made in one call and put
+        straight into the pool (Whoosh's generators and a tuple per posting cost a tenth)."""
+        if self._plain:
+            return super().add_document(**fields)
+        self._check_state()
+        pdw, schema, docnum, pool = self.perdocwriter, self.schema, self.docnum, self.pool.fields
+        names = sorted(name for name in fields if not name.startswith("_"))
+        self._check_fields(schema, names)
+        docboost = self._doc_boost(fields)
+        pdw.start_doc(docnum)
+        try:
+            for name in names:
+                value = fields[name]
+                if value is None:
+                    continue
+                field = schema[name]
+                length = 0
+                if field.indexed:
+                    boost = self._field_boost(fields, name, docboost)
+                    items = fused_items(field, value)
+                    if items is None:
+                        items = field.index(value)
+                    terms = pool.get(name)
+                    if terms is None:
+                        terms = pool[name] = {}
+                    scorable = field.scorable
+                    for btext, freq, weight, vbytes in items:
+                        if scorable:
+                            length += freq
+                        posting = (docnum, weight * boost, vbytes)
+                        postings = terms.get(btext)
+                        if postings is None:
+                            terms[btext] = [posting]
+                        else:
+                            postings.append(posting)
+                stored = fields.get(f"_stored_{name}", value)
+                pdw.add_field(name, field, stored if field.stored else None, length)
+                if field.column_type and stored is not None:
+                    pdw.add_column_value(name, field.column_type, field.to_column_value(stored))
+        except Exception:
+            pdw.cancel_doc()
+            raise
+        pdw.finish_doc()
+        self._added = True
+        self.docnum += 1
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
-        lengths = _Lengths(self.per_document_reader()) if self.codec.length_stats else None
-        self.fieldwriter.add_postings(self.schema, lengths, self.pool.iter_postings())
-        self.fieldwriter.close()
-        if lengths:
+        lengths = _Lengths(self.per_document_reader())
+        try:
+            for fieldname in sorted(self.pool.fields):
+                self._write_field(fieldname, self.pool.fields[fieldname], lengths.column(fieldname))
+        finally:
             lengths.close()
+        self.fieldwriter.close()
+
+    def _write_field(self, fieldname: str, terms: dict[bytes, list], length: list[int]) -> None:
+        """One field's terms in order: short lists straight into the term table, long ones in blocks."""
+        fw = self.fieldwriter
+        fw.start_field(fieldname, self.schema[fieldname])
+        table_add, fieldkey = fw._tindex.add, pack_ushort(fw._fieldid)
+        for btext in sorted(terms):
+            postings = terms[btext]
+            if len(postings) < INLINE:
+                table_add(fieldkey + btext, _inline_terminfo(postings, length).to_bytes())
+                continue
+            fw.start_term(btext)
+            _fill_blocks(fw._postwriter, postings, length)
+            fw.finish_term()
+        fw.finish_field()
+
+
+def _fill_blocks(writer, postings: list, length: list[int]) -> None:
+    """Whoosh's postings writer fed a block at a time: the buffers and statistics ``add_posting``
+    would build one posting at a time; full blocks are written, the last one by ``finish_term``."""
+    limit = writer._blocklimit
+    for start in range(0, len(postings), limit):
+        chunk = postings[start:start + limit]
+        weights = [p[1] for p in chunk]
+        lengths = [n for n in (length[p[0]] for p in chunk) if n]
+        writer._ids = array("I", [p[0] for p in chunk])
+        writer._weights = array("f", weights)
+        writer._values = [p[2] for p in chunk if p[2]]
+        writer._minlength = min(lengths) if lengths else None
+        writer._maxlength = max(lengths, default=0)
+        writer._maxweight = max(0, *weights)
+        if start + limit < len(postings):
+            writer._write_block()
+
+
+def _inline_terminfo(postings: list, length: list[int]) -> W3TermInfo:
+    """The term info Whoosh's postings writer would make of a short list if its inlining worked: the
+    same statistics (weights as 32-bit floats, zero lengths ignored) with the postings inside; a
+    value per posting even where the format has none, as ``ListMatcher`` pairs ids with values."""
+    ids = tuple(p[0] for p in postings)
+    weights = tuple(array("f", [p[1] for p in postings]))
+    values = tuple(p[2] for p in postings if p[2]) or (b"",) * len(ids)
+    lengths = [n for n in (length[d] for d in ids) if n]
+    info = W3TermInfo()
+    info._weight = sum(weights)
+    info._df = len(ids)
+    info._minlength = min(lengths) if lengths else None
+    info._maxlength = max(lengths, default=0)
+    info._maxweight = max(0, *weights)
+    info._minid, info._maxid = ids[0], ids[-1]
+    info.set_inlined(ids, weights, values)
+    return info
 
 
 class _Lengths:
@@ -54,12 +198,12 @@ class _Lengths:
         self._reader = reader
         self._fields: dict[str, list[int]] = {}
 
-    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+    def column(self, fieldname: str) -> list[int]:
         column = self._fields.get(fieldname)
         if column is None:
             get = self._reader.doc_field_length
-            column = self._fields[fieldname] = [get(d, fieldname, default) for d in range(self._reader.doc_count_all())]
-        return column[docnum]
+            column = self._fields[fieldname] = [get(d, fieldname, 0) for d in range(self._reader.doc_count_all())]
+        return column
 
     def close(self) -> None:
         self._reader.close()
@@ -67,7 +211,7 @@ class _Lengths:
 
 def open_writer(ix, lock: bool = True) -> Writer:
     """A writer on ``ix``; only the indexer's own (``lock``) takes Whoosh's lock."""
-    return Writer(ix, _lk=lock, limitmb=LIMIT_MB)
+    return Writer(ix, _lk=lock)
 
 
 def _new_writer(index_dir: str) -> Writer:

@@ -97,3 +97,50 @@ def test_compaction_merges_small_segments_and_keeps_deletions(corpus, tmp_path):
     finally:
         engine.close()
     assert segments.compact(open_index(index_dir, None), procs=2, max_segments=4) == 0, "nothing left to merge"
+
+
+def _postings(ix) -> dict:
+    """Every (field, term) of a one-segment index: Whoosh's term statistics and its postings as read back."""
+    out = {}
+    with ix.reader() as reader:
+        for fieldname in reader.indexed_field_names():
+            for btext in reader.lexicon(fieldname):
+                info = reader.term_info(fieldname, btext)
+                stats = (round(info.weight(), 3), info.doc_frequency(), info.min_length(), info.max_length(),
+                         round(info.max_weight(), 3), info.min_id(), info.max_id())
+                m = reader.postings(fieldname, btext)
+                rows = []
+                while m.is_active():
+                    rows.append((m.id(), round(m.weight(), 4), bytes(m.value() or b"")))
+                    m.next()
+                out[(fieldname, btext)] = (stats, rows)
+    return out
+
+
+def test_our_writer_stores_what_whoosh_writes(corpus, tmp_path):
+    """The grouping pool, inline short lists and lengths from memory change how postings are written,
+    never what: every term's statistics and postings equal plain Whoosh's, and short lists are inline."""
+    from whoosh import index
+    from whoosh.writing import SegmentWriter
+
+    from search.schema import build_schema
+    from search.segments import INLINE, open_writer
+    articles = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()[:300]]
+    made = {}
+    for name, make in (("whoosh", SegmentWriter), ("ours", open_writer)):
+        (tmp_path / name).mkdir()
+        ix = index.create_in(str(tmp_path / name), build_schema(["de", "en"]))
+        writer = make(ix)
+        for a in articles:  # text (positions), surface words (frequencies), ids and keywords (existence)
+            writer.add_document(id=a["id"], title_de=a["title"], body_de=a["body"], exact=a["body"],
+                                day=a["date"], source=",".join(a["sources"]))
+        writer.commit()
+        made[name] = ix
+    ours, theirs = _postings(made["ours"]), _postings(made["whoosh"])
+    assert len(ours) > 1000 and ours.keys() == theirs.keys()
+    assert any(stats[1] > 2 * 128 for stats, _ in ours.values()), "lists of several 128-posting blocks are covered"
+    assert ours == theirs
+    with made["ours"].reader() as r:
+        short = [key for key, (stats, _) in ours.items() if stats[1] < INLINE]
+        assert len(short) > 1000 and all(r.term_info(*key).is_inlined() for key in short)
+        assert not any(r.term_info(*key).is_inlined() for key, (stats, _) in ours.items() if stats[1] >= INLINE)

@@ -198,10 +198,9 @@ def queries(spec: dict) -> dict:
     baseline = None
     if spec.get("baseline_dir"):
         baseline, baseline_searcher = _baseline_searcher(spec["baseline_dir"])
-    variants = {
-        "stichwort": (queryset, lambda q: stichwort_call(q, True)),
-        "stichwort_no_highlight": (queryset, lambda q: stichwort_call(q, False)),
-    }
+    variants = {"stichwort": (queryset, lambda q: stichwort_call(q, True))}
+    if spec.get("no_highlight", True):
+        variants["stichwort_no_highlight"] = (queryset, lambda q: stichwort_call(q, False))
     if baseline:
         variants["baseline"] = ([q for q in queryset if q["kind"] in BASELINE_KINDS], lambda q: baseline(q["q"]))
     totals: dict[str, dict[str, int]] = {name: {} for name in variants if name != "stichwort_no_highlight"}
