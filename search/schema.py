@@ -8,6 +8,7 @@ column with the display value for counting.
 from __future__ import annotations
 
 import json
+import pickle
 import zlib
 from collections import defaultdict
 from typing import Any
@@ -17,7 +18,7 @@ from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.formats import Frequency, Positions
 from whoosh.system import pack_uint
 
-from .analysis import PART_BOOST, FusedChain, analyzer, index_analyzer, surface_analyzer
+from .analysis import PART_BOOST, SURFACE, FusedChain, analyzer, index_analyzer, surface_analyzer, surface_counts
 
 TEXT_ROLES = ("title", "teaser", "body")
 SCHEMA_VERSION = 1
@@ -57,8 +58,10 @@ class _Fused:
 class FusedPositions(_Fused, Positions):
     """Whoosh's positions format (title, teaser, body per language)."""
 
-    def _encode(self, poslist: list[int]) -> bytes:
-        return self.encode(poslist)
+    @staticmethod
+    def _encode(poslist: list[int]) -> bytes:
+        """``Positions.encode``: the count, then the pickled gaps."""
+        return pack_uint(len(poslist)) + pickle.dumps([b - a for a, b in zip([0, *poslist], poslist)], 2)
 
 
 class FusedFrequency(_Fused, Frequency):
@@ -67,6 +70,13 @@ class FusedFrequency(_Fused, Frequency):
     @staticmethod
     def _encode(poslist: list[int]) -> bytes:
         return pack_uint(len(poslist))
+
+    def fused_items(self, value: str, analyzer: FusedChain, mode: str = "index") -> list[tuple[bytes, int, float, bytes]]:
+        counts = surface_counts(value) if analyzer.lang == SURFACE else None
+        if counts is None:
+            return super().fused_items(value, analyzer, mode)
+        boost = self.field_boost
+        return [(text.encode("utf-8"), n, n * boost, pack_uint(n)) for text, n in counts.items()]
 
 
 def fused_items(field, value) -> list[tuple[bytes, int, float, bytes]] | None:
