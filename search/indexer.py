@@ -357,11 +357,15 @@ class Indexer:
             return run.df[term] + index_df[key]
 
         signed: list[stories.Signed] = []
+        idfs: dict[str, dict[str, float]] = {}  # per field: document frequencies stand still within a batch
         for (a, _), (lang, tf) in zip(batch, tfs):
             field = text_field("body", lang)
-            weights = stories.signature(tf, lambda t: df(field, t), n_docs)
+            known = idfs.setdefault(field, {})
+            for t in tf.keys() - known.keys():
+                known[t] = stories.idf(df(field, t), n_docs)
+            weights = stories.signature(tf, known)
             doc = stories.Signed(a.id, lang, a.date, weights, location=a.location)
-            top = sorted(weights, key=weights.get, reverse=True)[:CANDIDATE_TERMS]
+            top = list(weights)[:CANDIDATE_TERMS]  # a signature lists its terms by weight, heaviest first
             candidates = run.candidates(doc, top)
             if before is not None:
                 candidates += self._index_candidates(before, doc, field, top, window)

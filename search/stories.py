@@ -30,9 +30,16 @@ class Signed:
     location: str = ""
 
 
-def signature(tf: Counter, df: callable, n_docs: int) -> dict[str, float]:
-    """Top tf-idf terms, L2-normalised."""
-    scored = {t: (1 + math.log(c)) * math.log(1 + n_docs / (1 + df(t))) for t, c in tf.items() if len(t) > 2}
+def idf(df: int, n_docs: int) -> float:
+    return math.log(1 + n_docs / (1 + df))
+
+
+_TF = [0.0] + [1 + math.log(c) for c in range(1, 64)]
+
+
+def signature(tf: Counter, idfs: dict[str, float]) -> dict[str, float]:
+    """Top tf-idf terms, L2-normalised; ``idfs`` holds every term of ``tf`` (a batch shares one)."""
+    scored = {t: (_TF[c] if c < 64 else 1 + math.log(c)) * idfs[t] for t, c in tf.items() if len(t) > 2}
     top = sorted(scored.items(), key=lambda kv: -kv[1])[:SIGNATURE_TERMS]
     norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
     return {t: w / norm for t, w in top}
@@ -100,19 +107,21 @@ class RunMemory:
 
     def add(self, doc: Signed, top: list[str]) -> None:
         slot = len(self._docs)
-        ids = array("i", (self._term_id(t) for t in doc.weights))
-        self._docs.append((doc.id, doc.language, doc.date, doc.story, doc.location, ids,
+        self._docs.append((doc.id, doc.language, doc.date, doc.story, doc.location, array("i", self._ids(doc.weights)),
                            array("f", doc.weights.values())))
         day = doc.date.strftime("%Y-%m-%d") if doc.date else None
-        for term in top:
-            self._buckets.setdefault((self._term_id(term), day), []).append(slot)
+        buckets = self._buckets
+        for tid in self._ids(top):
+            buckets.setdefault((tid, day), []).append(slot)
 
-    def _term_id(self, term: str) -> int:
-        tid = self._term_ids.get(term)
-        if tid is None:
-            tid = self._term_ids[term] = len(self._terms)
-            self._terms.append(term)
-        return tid
+    def _ids(self, terms) -> list[int]:
+        """Each term's number, new terms numbered as they come."""
+        ids, known = self._term_ids, self._terms
+        for term in terms:
+            if term not in ids:
+                ids[term] = len(known)
+                known.append(term)
+        return [ids[t] for t in terms]
 
     def _signed(self, slot: int) -> Signed:
         doc_id, language, date, story, location, ids, weights = self._docs[slot]
