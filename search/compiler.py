@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from whoosh import query as Q
 
 from . import analysis
+from .allwords import AllWords
 from .errors import BadRequest
 from .query import AnyOf, Group, Phrase, Word
 from .schema import TEXT_ROLES, text_field
@@ -48,10 +49,9 @@ class Compiler:
         must = [self.compile(c.node) for c in group.clauses if c.occur == "must"]
         should = [self.compile(c.node) for c in group.clauses if c.occur == "should"]
         nots = [self.compile(c.node) for c in group.clauses if c.occur == "not"]
-        if len(should) > 1:
-            bonus = [Q.And(should, boost=ALL_BONUS)]
+        if len(should) > 1:  # Or(should + [And(should, boost=ALL_BONUS)]), each word read once
             near = self.nearness([c.node for c in group.clauses if c.occur == "should"])
-            should = [Q.Or(should + bonus + near)]
+            should = [Q.Or([AllWords(should, bonus=ALL_BONUS)] + near)]
         parts = self.part_bonus([c.node for c in group.clauses if c.occur != "not"])
         if should and parts:  # compound parts add score to matches, never matches of their own
             should = [Q.AndMaybe(should[0], parts)]

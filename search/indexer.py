@@ -361,7 +361,7 @@ class Indexer:
         for (a, _), (lang, tf) in zip(batch, tfs):
             field = text_field("body", lang)
             known = idfs.setdefault(field, {})
-            for t in tf.keys() - known.keys():
+            for t in [t for t in tf if t not in known]:
                 known[t] = stories.idf(df(field, t), n_docs)
             weights = stories.signature(tf, known)
             doc = stories.Signed(a.id, lang, a.date, weights, location=a.location)

@@ -260,3 +260,33 @@ def test_fuzzy_and_wildcard_expansion_is_capped(engine):
     result = engine.search("Selenski~ Ukrain* Bahn* Kreml~ Genf*")
     assert any("only the first 3" in n for n in result["notes"])
     assert result["total"]["value"] >= 1
+
+
+@pytest.mark.parametrize("q", ["Hochwasser Köln Pegel", "Bahnstreik Berlin", "Sicherheitsgarantie Ukraine Genf",
+                               "England interest rate", "die Bahn streikt", "Zürich Stromausfall Netz"])
+def test_all_words_bonus_scores_as_the_and_it_replaces(engine, q):
+    """``AllWords`` reads each word once but must score exactly as Or(words + [And(words, boost=bonus)])."""
+    from whoosh import query as Q
+
+    from search.allwords import AllWords
+    from search.compiler import ALL_BONUS
+    from search.query import parse
+
+    def plain(node):  # the formulation AllWords replaces, everywhere in the tree
+        if isinstance(node, AllWords):
+            words = [plain(s) for s in node.subqueries]
+            return Q.Or(words + [Q.And(words, boost=node.bonus)])
+        if isinstance(node, Q.BinaryQuery):
+            return node.__class__(plain(node.a), plain(node.b))
+        if isinstance(node, Q.CompoundQuery):
+            return node.__class__([plain(s) for s in node.subqueries], boost=node.boost)
+        return node
+
+    main = engine.compiler.compile(parse(q)[0])
+    assert any(isinstance(leaf, AllWords) for leaf in main.children()) or "AllWords" in repr(main)
+    searcher = engine._searcher
+    ours = {d: s for s, d in searcher.search(main, limit=None, optimize=False).top_n}
+    theirs = {d: s for s, d in searcher.search(plain(main), limit=None, optimize=False).top_n}
+    assert ours.keys() == theirs.keys() and len(ours) > 1
+    assert all(abs(ours[d] - theirs[d]) <= 1e-9 * max(1.0, abs(theirs[d])) for d in ours)
+    assert ALL_BONUS > 0 and any(ours[d] > 0 for d in ours)
