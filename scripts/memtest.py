@@ -13,7 +13,7 @@ subprocess; we report
 * ``peak_tree_rss_mb`` / ``peak_tree_pss_mb``: the peak of the *sum* of RSS
   (shared pages counted in every process) and of PSS (shared pages divided
   among their users: what the machine had to hold) over the indexer's process
-  tree, sampled from /proc every 0.2 s.
+  tree, sampled from /proc (RSS every 0.25 s, PSS less often: see ``benchlib.measure.TreeMemory``).
 
     scripts/memtest [--docs 10000] [--json] [--keep DIR]
 
@@ -28,11 +28,12 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib.measure import TreeMemory  # noqa: E402 - after the path it lives on
 CORPUS = ROOT.parent / "shared" / "data" / "fang-covid-de" / "corpus.jsonl"
 
 
@@ -63,47 +64,6 @@ def write_corpus(src: Path, out: Path, n_docs: int, shards: int = 10) -> tuple[i
     return len(records), total
 
 
-def _pss_kb(pid: int) -> int | None:
-    """Proportional set size: shared pages (fork, libraries) divided among their users."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            for line in fh:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _tree_rss_kb(root_pid: int) -> tuple[int, int]:
-    """(sum of VmRSS, sum of PSS) over root_pid and all its descendants (from /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as fh:
-                ppid, kb = 0, 0
-                for line in fh:
-                    if line.startswith("PPid:"):
-                        ppid = int(line.split()[1])
-                    elif line.startswith("VmRSS:"):
-                        kb = int(line.split()[1])
-        except OSError:
-            continue
-        pid = int(entry)
-        rss[pid] = kb
-        children.setdefault(ppid, []).append(pid)
-    total, pss, stack = 0, 0, [root_pid]
-    while stack:
-        pid = stack.pop()
-        total += rss.get(pid, 0)
-        pss += (_pss_kb(pid) or rss.get(pid, 0)) if pid in rss else 0
-        stack.extend(children.get(pid, []))
-    return total, pss
-
-
 def run(n_docs: int, workdir: Path, corpus: Path = CORPUS) -> dict:
     docs_dir, index_dir = workdir / "corpus", workdir / "index"
     t0 = time.monotonic()
@@ -114,21 +74,9 @@ def run(n_docs: int, workdir: Path, corpus: Path = CORPUS) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     started = time.monotonic()
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak_tree = [0, 0]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            rss, pss = _tree_rss_kb(proc.pid)
-            peak_tree[0], peak_tree[1] = max(peak_tree[0], rss), max(peak_tree[1], pss)
-            done.wait(0.2)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, err = proc.communicate()
-    seconds = time.monotonic() - started
-    done.set()
-    sampler.join()
+    with TreeMemory(proc.pid) as memory:
+        out, err = proc.communicate()
+        seconds = time.monotonic() - started
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         summary = json.loads(out)
@@ -140,8 +88,8 @@ def run(n_docs: int, workdir: Path, corpus: Path = CORPUS) -> dict:
         "exit_code": proc.returncode, "index_s": round(seconds, 1),
         "docs_per_s": round(n / seconds, 1) if seconds else None,
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-        "peak_tree_rss_mb": round(peak_tree[0] / 1024, 1),
-        "peak_tree_pss_mb": round(peak_tree[1] / 1024, 1),
+        "peak_tree_rss_mb": round(memory.peak_rss / 2**20, 1),
+        "peak_tree_pss_mb": round(memory.peak_pss / 2**20, 1),
         "index_mb": round(index_bytes / 1e6, 1),
         "added": summary.get("added"), "failed": summary.get("failed"),
         "failures": [f"{f['path']}:{f.get('line')}: {f['reason']}" for f in summary.get("failures", [])][:10],

@@ -79,6 +79,36 @@ def tree(pid: int) -> list[int]:
 PSS_DUTY = 0.03
 
 
+class TreeMemory:
+    """Peaks of a process tree's summed RSS (every 0.25 s) and PSS (at most ``PSS_DUTY`` of the
+    time), sampled in a thread between ``with`` entry and exit; bytes."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.peak_rss = self.peak_pss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> "TreeMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        next_pss = 0.0
+        while not self._stop.is_set():
+            pids = tree(self.pid)
+            self.peak_rss = max(self.peak_rss, sum(map(_rss, pids)))
+            if time.monotonic() >= next_pss:
+                t0 = time.monotonic()
+                self.peak_pss = max(self.peak_pss, sum(map(_pss, pids)))
+                next_pss = time.monotonic() + (time.monotonic() - t0) / PSS_DUTY
+            self._stop.wait(0.25)
+
+
 class ChildResult(dict):
     @property
     def ok(self) -> bool:
@@ -105,48 +135,30 @@ def run_child(script: Path, phase: str, spec: dict, workdir: Path, timeout: floa
     with open(err_path, "wb") as err:
         proc = subprocess.Popen([sys.executable, str(script), "_child", phase, str(spec_path)], cwd=root, env=env,
                                 stdin=subprocess.DEVNULL, stdout=err, stderr=subprocess.STDOUT, start_new_session=True)
-        peak_tree = peak_pss = 0
-        stop = threading.Event()
-
-        def sample() -> None:
-            nonlocal peak_tree, peak_pss
-            next_pss = 0.0
-            while not stop.is_set():
-                pids = tree(proc.pid)
-                peak_tree = max(peak_tree, sum(map(_rss, pids)))
-                if time.monotonic() >= next_pss:
-                    t0 = time.monotonic()
-                    peak_pss = max(peak_pss, sum(map(_pss, pids)))
-                    next_pss = time.monotonic() + (time.monotonic() - t0) / PSS_DUTY
-                stop.wait(0.25)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
         status, rusage, code = "ok", None, None
         tail_pos = 0
-        while True:
-            pid, wstatus, rusage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                code = os.waitstatus_to_exitcode(wstatus)
-                proc.returncode = code
-                break
-            tail_pos = _echo_progress(err_path, tail_pos, log)
-            if timeout is not None and time.monotonic() - started > timeout:
-                status = "timeout"
-                _kill_session(proc.pid)
-                _, wstatus, rusage = os.wait4(proc.pid, 0)
-                proc.returncode = code = os.waitstatus_to_exitcode(wstatus)
-                _kill_session(proc.pid, signal.SIGKILL)  # stragglers of its session (e.g. pool workers)
-                break
-            time.sleep(0.2)
-        stop.set()
-        sampler.join()
+        with TreeMemory(proc.pid) as memory:
+            while True:
+                pid, wstatus, rusage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    code = os.waitstatus_to_exitcode(wstatus)
+                    proc.returncode = code
+                    break
+                tail_pos = _echo_progress(err_path, tail_pos, log)
+                if timeout is not None and time.monotonic() - started > timeout:
+                    status = "timeout"
+                    _kill_session(proc.pid)
+                    _, wstatus, rusage = os.wait4(proc.pid, 0)
+                    proc.returncode = code = os.waitstatus_to_exitcode(wstatus)
+                    _kill_session(proc.pid, signal.SIGKILL)  # stragglers of its session (e.g. pool workers)
+                    break
+                time.sleep(0.2)
     _echo_progress(err_path, tail_pos, log)
     wall = time.monotonic() - started
     result = ChildResult(status=status, wall_seconds=round(wall, 3), exit_code=code,
                          peak_rss_mb=round(rusage.ru_maxrss / 1024, 1) if rusage else None,
-                         peak_tree_rss_mb=round(peak_tree / 2**20, 1),
-                         peak_tree_pss_mb=round(peak_pss / 2**20, 1) if peak_pss else None,
+                         peak_tree_rss_mb=round(memory.peak_rss / 2**20, 1),
+                         peak_tree_pss_mb=round(memory.peak_pss / 2**20, 1) if memory.peak_pss else None,
                          # CPU time of the child and the children it waited for (whole run, imports included):
                          # steadier than wall time when other work shares the machine
                          cpu_seconds=round(rusage.ru_utime + rusage.ru_stime, 2) if rusage else None,
