@@ -10,7 +10,7 @@ current document.
 from __future__ import annotations
 
 from whoosh import query as Q
-from whoosh.matching import Matcher, NullMatcher, UnionMatcher
+from whoosh.matching import Matcher, NullMatcher, UnionMatcher, WrappingMatcher
 
 
 class AllWords(Q.Or):
@@ -34,10 +34,7 @@ class AllWords(Q.Or):
 
     def _matcher(self, subs, searcher, context):
         m = _AllWordsMatcher([q.matcher(searcher, context) for q in subs], self.bonus)
-        if self.boost != 1.0:
-            from whoosh.matching import WrappingMatcher
-            m = WrappingMatcher(m, self.boost)
-        return m
+        return WrappingMatcher(m, self.boost) if self.boost != 1.0 else m
 
 
 class _AllWordsMatcher(Matcher):
@@ -105,8 +102,3 @@ class _AllWordsMatcher(Matcher):
     def reset(self) -> None:
         for m in self._parts:
             m.reset()
-
-    def all_ids(self):
-        while self.is_active():
-            yield self.id()
-            self.next()

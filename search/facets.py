@@ -54,14 +54,16 @@ class Columns:
             self._cache[column] = cached
         return cached
 
-    def count(self, facet: str, docnums: Iterable[int]) -> Counter:
-        column, _, multi = FACET_FIELDS[facet]
+    def _count(self, column: str, multi: bool, docnums: Iterable[int]) -> Counter:
         values = self.values(column, multi)
         return Counter(chain.from_iterable(values[d] for d in docnums))
 
+    def count(self, facet: str, docnums: Iterable[int]) -> Counter:
+        column, _, multi = FACET_FIELDS[facet]
+        return self._count(column, multi, docnums)
+
     def histogram(self, docnums: Iterable[int], by: str = "month") -> list[dict]:
-        values = self.values("month")
-        counts = Counter(chain.from_iterable(values[d] for d in docnums))
+        counts = self._count("month", False, docnums)
         if by == "year":
             years: Counter = Counter()
             for key, n in counts.items():

@@ -330,9 +330,9 @@ class Indexer:
         batch, self._in_flight = self._in_flight, None
         if batch is not None:
             batch.commit()
-        # The cycle collector runs once per batch, not every 700 allocations: its full passes over a
-        # big run's heap (and, in the forked writers, over the heap they inherit) were a tenth of the CPU.
-        gc.collect()
+            # The cycle collector runs once per batch, not every 700 allocations: its full passes over a
+            # big run's heap (and, in the forked writers, over the heap they inherit) were a tenth of the CPU.
+            gc.collect()
 
     def _assign_stories(self, batch: list[tuple[Article, Counter | None]]) -> list[stories.Signed]:
         """Each article's signature and story: candidates from this run's memory and, when the run

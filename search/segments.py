@@ -50,15 +50,26 @@ class _Pool:
         self.fields: dict[str, dict[bytes, list]] = {}
 
     def add(self, item: tuple) -> None:
+        """One posting (Whoosh's interface, used when merging segments)."""
         fieldname, btext, docnum, weight, vbytes = item
+        self.extend(fieldname, docnum, [(btext, 0, weight, vbytes)])
+
+    def extend(self, fieldname: str, docnum: int, items, boost: float = 1.0) -> int:
+        """One document's postings in a field, from ``Field.index``-shaped items; returns the summed
+        frequencies (the field length, where the field is scorable)."""
         terms = self.fields.get(fieldname)
         if terms is None:
             terms = self.fields[fieldname] = {}
-        postings = terms.get(btext)
-        if postings is None:
-            terms[btext] = [(docnum, weight, vbytes)]
-        else:
-            postings.append((docnum, weight, vbytes))
+        length = 0
+        for btext, freq, weight, vbytes in items:
+            length += freq
+            posting = (docnum, weight * boost, vbytes)
+            postings = terms.get(btext)
+            if postings is None:
+                terms[btext] = [posting]
+            else:
+                postings.append(posting)
+        return length
 
     def iter_postings(self):
         for fieldname in sorted(self.fields):
@@ -86,7 +97,7 @@ class Writer(SegmentWriter):
         if self._plain:
             return super().add_document(**fields)
         self._check_state()
-        pdw, schema, docnum, pool = self.perdocwriter, self.schema, self.docnum, self.pool.fields
+        pdw, schema, docnum = self.perdocwriter, self.schema, self.docnum
         names = sorted(name for name in fields if not name.startswith("_"))
         self._check_fields(schema, names)
         docboost = self._doc_boost(fields)
@@ -99,23 +110,11 @@ class Writer(SegmentWriter):
                 field = schema[name]
                 length = 0
                 if field.indexed:
-                    boost = self._field_boost(fields, name, docboost)
                     items = fused_items(field, value)
-                    if items is None:
-                        items = field.index(value)
-                    terms = pool.get(name)
-                    if terms is None:
-                        terms = pool[name] = {}
-                    scorable = field.scorable
-                    for btext, freq, weight, vbytes in items:
-                        if scorable:
-                            length += freq
-                        posting = (docnum, weight * boost, vbytes)
-                        postings = terms.get(btext)
-                        if postings is None:
-                            terms[btext] = [posting]
-                        else:
-                            postings.append(posting)
+                    length = self.pool.extend(name, docnum, field.index(value) if items is None else items,
+                                              self._field_boost(fields, name, docboost))
+                    if not field.scorable:
+                        length = 0
                 stored = fields.get(f"_stored_{name}", value)
                 pdw.add_field(name, field, stored if field.stored else None, length)
                 if field.column_type and stored is not None:
@@ -158,35 +157,35 @@ def _fill_blocks(writer, postings: list, length: list[int]) -> None:
     would build one posting at a time; full blocks are written, the last one by ``finish_term``."""
     limit = writer._blocklimit
     for start in range(0, len(postings), limit):
-        chunk = postings[start:start + limit]
-        weights = [p[1] for p in chunk]
-        lengths = [n for n in (length[p[0]] for p in chunk) if n]
-        writer._ids = array("I", [p[0] for p in chunk])
-        writer._weights = array("f", weights)
-        writer._values = [p[2] for p in chunk if p[2]]
-        writer._minlength = min(lengths) if lengths else None
-        writer._maxlength = max(lengths, default=0)
-        writer._maxweight = max(0, *weights)
+        ids, weights, values, (writer._minlength, writer._maxlength, writer._maxweight) = \
+            _block(postings[start:start + limit], length)
+        writer._ids, writer._weights, writer._values = array("I", ids), array("f", weights), values
         if start + limit < len(postings):
             writer._write_block()
+
+
+def _block(postings: list, length: list[int]) -> tuple[list, list, list, tuple]:
+    """(ids, weights, non-empty values, (min length, max length, max weight)) of some postings,
+    as Whoosh's postings writer counts them: zero lengths ignored, weights from 0 up."""
+    ids = [p[0] for p in postings]
+    weights = [p[1] for p in postings]
+    lengths = [n for n in (length[d] for d in ids) if n]
+    stats = (min(lengths) if lengths else None, max(lengths, default=0), max(0, *weights))
+    return ids, weights, [p[2] for p in postings if p[2]], stats
 
 
 def _inline_terminfo(postings: list, length: list[int]) -> W3TermInfo:
     """The term info Whoosh's postings writer would make of a short list if its inlining worked: the
     same statistics (weights as 32-bit floats, zero lengths ignored) with the postings inside; a
     value per posting even where the format has none, as ``ListMatcher`` pairs ids with values."""
-    ids = tuple(p[0] for p in postings)
-    weights = tuple(array("f", [p[1] for p in postings]))
-    values = tuple(p[2] for p in postings if p[2]) or (b"",) * len(ids)
-    lengths = [n for n in (length[d] for d in ids) if n]
+    ids, weights, values, (minlength, maxlength, _) = _block(postings, length)
+    weights = tuple(array("f", weights))
     info = W3TermInfo()
     info._weight = sum(weights)
     info._df = len(ids)
-    info._minlength = min(lengths) if lengths else None
-    info._maxlength = max(lengths, default=0)
-    info._maxweight = max(0, *weights)
+    info._minlength, info._maxlength, info._maxweight = minlength, maxlength, max(0, *weights)
     info._minid, info._maxid = ids[0], ids[-1]
-    info.set_inlined(ids, weights, values)
+    info.set_inlined(tuple(ids), weights, tuple(values) or (b"",) * len(ids))
     return info
 
 

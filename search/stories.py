@@ -110,9 +110,9 @@ class RunMemory:
         self._docs.append((doc.id, doc.language, doc.date, doc.story, doc.location, array("i", self._ids(doc.weights)),
                            array("f", doc.weights.values())))
         day = doc.date.strftime("%Y-%m-%d") if doc.date else None
-        buckets = self._buckets
-        for tid in self._ids(top):
-            buckets.setdefault((tid, day), []).append(slot)
+        buckets, ids = self._buckets, self._term_ids
+        for term in top:  # top terms are among the signature's, numbered above
+            buckets.setdefault((ids[term], day), []).append(slot)
 
     def _ids(self, terms) -> list[int]:
         """Each term's number, new terms numbered as they come."""
