@@ -37,6 +37,7 @@ SURFACE = "surface"
 LANGUAGES = tuple(SNOWBALL) + BIGRAM + (NEUTRAL,)
 
 PART_BOOST = 0.3  # a compound part weighs less than a whole word
+MAX_KNOWN_TERMS = 1_000_000  # words whose index term a chain remembers (~150 MB)
 _WORD = re.compile(r"\w+(?:[-\u2010\u2011]\w+)*")
 _PIECES = re.compile(r"[^-\u2010\u2011]+")
 _UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -219,9 +220,10 @@ class FusedChain(Composable):
         self.splitter = splitter  # None: the process-wide one, which learns the corpus vocabulary
         self._chain: Composable | None = None
         self._stemmer = None
+        self._terms: dict[str, str] = {}  # lower-case word -> index term
 
     def __getstate__(self) -> dict:  # pickled with the schema; the C stemmer is not picklable
-        return {"lang": self.lang, "splitter": None, "_chain": None, "_stemmer": None}
+        return {"lang": self.lang, "splitter": None, "_chain": None, "_stemmer": None, "_terms": {}}
 
     def __call__(self, value: str, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs) -> Iterator[Token]:
@@ -251,6 +253,72 @@ class FusedChain(Composable):
         if self._stemmer is not None:
             texts = self._stemmer.stemWords(texts)
         return texts, poses, parts
+
+    def tally(self, value: str, mode: str = "index") -> tuple[dict[str, list[int]], dict[str, float]]:
+        """(term -> positions, term -> summed weight): ``postings`` counted per term, in C where
+        it can be (most words of a text occur once, so a step per word is most of the cost):
+        whole words map to terms through dicts built by ``zip``; only hyphenated words, compound
+        parts and words stemming alike take a Python step.  Falls back to ``postings`` where
+        lower-casing the whole text could differ from lower-casing each word (``surface_counts``)."""
+        text = unicodedata.normalize("NFC", value)
+        low = text.lower()
+        if len(low) != len(text) or "\u03a3" in text:
+            return _count_postings(*self.postings(value, mode))
+        stops = stop_words(self.lang) if self.lang != SURFACE else frozenset()
+        occurrences: dict[str, list[int]] = {}
+        for pos, word in enumerate([w for w in _WORD.findall(low) if w not in stops]):
+            seen = occurrences.get(word)  # a hyphenated word is never a stop word: every kept word is a position
+            if seen is None:
+                occurrences[word] = [pos]
+            else:
+                seen.append(pos)
+        words = list(occurrences)
+        extra: list[tuple[str, list[int], float]] = []  # hyphen pieces and compound parts: (word, positions, boost)
+        if "-" in low or "\u2010" in low or "\u2011" in low:
+            for word in [w for w in words if "-" in w or "\u2010" in w or "\u2011" in w]:
+                extra += [(p, occurrences[word], 1.0) for p in _PIECES.findall(word) if p not in stops]
+        if self.lang == "de" and mode != "query":
+            for word, parts in (self.splitter or splitter()).compounds(words):
+                extra += [(p, occurrences[word], PART_BOOST) for p in parts]
+        surface = words + list({w: None for w, _, _ in extra if w not in occurrences})
+        terms = self._index_terms(surface)
+        term_of = dict(zip(surface, terms))
+        poses = dict(zip(terms, occurrences.values()))
+        weights: dict[str, float] = dict(zip(terms, map(len, occurrences.values())))
+        if len(poses) < len(words):  # words that stem alike ("Impfung", "Impfungen") share a term
+            shared = {t for t, n in Counter(terms[:len(words)]).items() if n > 1}
+            for term in shared:
+                del poses[term], weights[term]
+            extra[:0] = [(w, occurrences[w], 1.0) for w, t in zip(words, terms) if t in shared]
+        merged = []
+        for word, positions, boost in extra:
+            term = term_of[word]
+            if term in poses:
+                poses[term] = poses[term] + positions
+                weights[term] += boost * len(positions)
+                merged.append(term)
+            else:
+                poses[term] = positions
+                weights[term] = boost * len(positions)
+        for term in merged:
+            poses[term].sort()
+        return poses, weights
+
+    def _index_terms(self, words: list[str]) -> list[str]:
+        """Folded (German) and stemmed; each word once per process (the stemmer's own cache costs
+        a C call per word), the new ones in one C call."""
+        if self.lang == SURFACE:
+            return words
+        known = self._terms
+        new = [w for w in dict.fromkeys(words) if w not in known]
+        if new:
+            if self._stemmer is None:
+                self._stemmer = Stemmer.Stemmer(SNOWBALL[self.lang], 100_000)
+            if len(known) + len(new) > MAX_KNOWN_TERMS:
+                known.clear()
+            folded = [w.translate(_UMLAUTS) for w in new] if self.lang == "de" else new
+            known.update(zip(new, self._stemmer.stemWords(folded)))
+        return [known[w] for w in words]
 
     def _words(self, value: str, mode: str) -> tuple[list[str], list[int], list[bool | None]]:
         """Lower-cased words without stop words, then (German) compound parts and folding."""
@@ -302,6 +370,16 @@ class FusedChain(Composable):
         return pos
 
 
+def _count_postings(texts: list[str], positions: list[int], parts: list[bool | None]
+                    ) -> tuple[dict[str, list[int]], dict[str, float]]:
+    poses: dict[str, list[int]] = {}
+    weights: dict[str, float] = {}
+    for text, pos, part in zip(texts, positions, parts):
+        poses.setdefault(text, []).append(pos)
+        weights[text] = weights.get(text, 0.0) + (PART_BOOST if part is None else 1.0)
+    return poses, weights
+
+
 def surface_counts(value: str) -> Counter | None:
     """The surface chain's terms with their counts (``exact`` has no positions), lower-casing the
     whole text and counting in C instead of a Python step per word: a quarter of a document's
@@ -318,9 +396,10 @@ def surface_counts(value: str) -> Counter | None:
     return counts
 
 
-def signature_terms(lang: str, text: str) -> list[str]:
-    """Index terms for same-story and related signatures: compound parts from the word list only,
-    so they are the same in every process whatever corpus vocabulary the run has learned."""
+def signature_counts(lang: str, text: str) -> Counter:
+    """Index terms with their counts for same-story and related signatures: compound parts from
+    the word list only, so they are the same in every process whatever corpus vocabulary the run
+    has learned."""
     chain = _SIGNATURE_CHAINS.get(lang)
     if chain is None:
         if lang == "de":
@@ -328,7 +407,9 @@ def signature_terms(lang: str, text: str) -> list[str]:
         else:
             chain = analyzer_for(lang)
         _SIGNATURE_CHAINS[lang] = chain
-    return [t.text for t in chain(text, mode="index")]
+    if isinstance(chain, FusedChain):  # in token order, as ties between signature terms are broken by it
+        return Counter(chain.postings(text, mode="index")[0])
+    return Counter(t.text for t in chain(text, mode="index"))
 
 
 _SIGNATURE_CHAINS: dict[str, Composable] = {}

@@ -15,7 +15,6 @@ checks the commit that was the latest when it started).  Used by
 """
 from __future__ import annotations
 
-import json
 import re
 import time
 import zlib
@@ -23,6 +22,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .schema import decode_doc
 
 #: Stored fields every document has (see ``Indexer.record``).
 REQUIRED_STORED = ("id", "doc", "src", "story")
@@ -192,10 +193,7 @@ def _check_segment(leaf, base: int, ids: Counter, report: CheckReport,
 
 def _unpack(raw: Any, where: str, report: CheckReport) -> dict | None:
     try:
-        if isinstance(raw, bytes):
-            doc = json.loads(zlib.decompress(raw))
-        else:
-            doc = dict(raw or {})
+        doc = decode_doc(raw)
     except (zlib.error, ValueError, TypeError) as exc:
         report.problem(f"{where}: display record unreadable: {type(exc).__name__}: {exc}")
         return None

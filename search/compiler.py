@@ -19,6 +19,7 @@ from .allwords import AllWords
 from .errors import BadRequest
 from .query import AnyOf, Group, Phrase, Word
 from .schema import TEXT_ROLES, text_field
+from .scoring import SummedOr
 
 ALL_BONUS = 2.0
 NEAR_BONUS = 0.3
@@ -36,7 +37,7 @@ class Compiler:
     # -- tree -----------------------------------------------------------------
     def compile(self, node: object) -> Q.Query:
         if isinstance(node, AnyOf):
-            return Q.Or([self.compile(o) for o in node.options])
+            return SummedOr([self.compile(o) for o in node.options])
         if isinstance(node, Group):
             return self.group(node)
         if isinstance(node, Word):
@@ -51,7 +52,7 @@ class Compiler:
         nots = [self.compile(c.node) for c in group.clauses if c.occur == "not"]
         if len(should) > 1:  # Or(should + [And(should, boost=ALL_BONUS)]), each word read once
             near = self.nearness([c.node for c in group.clauses if c.occur == "should"])
-            should = [Q.Or([AllWords(should, bonus=ALL_BONUS)] + near)]
+            should = [SummedOr([AllWords(should, bonus=ALL_BONUS)] + near)]
         parts = self.part_bonus([c.node for c in group.clauses if c.occur != "not"])
         if should and parts:  # compound parts add score to matches, never matches of their own
             should = [Q.AndMaybe(should[0], parts)]
@@ -64,7 +65,7 @@ class Compiler:
         else:
             result = Q.Every()
         if nots:
-            result = Q.AndNot(result, Q.Or(nots))
+            result = Q.AndNot(result, SummedOr(nots))
         return result
 
     def part_bonus(self, nodes: list[object]) -> Q.Query | None:
@@ -76,7 +77,7 @@ class Compiler:
                     for role in self.roles(node.field):
                         fname, boost = text_field(role, lang), self.boosts.get(role, 1.0)
                         terms += [Q.Term(fname, p, boost=boost * PART_QUERY_BOOST) for p in self.parts(lang, node)]
-        return Q.Or(terms) if terms else None
+        return SummedOr(terms) if terms else None
 
     def nearness(self, nodes: list[object]) -> list[Q.Query]:
         """Bonus for each pair of neighbouring query words found close together."""
@@ -121,10 +122,10 @@ class Compiler:
                 elif len(terms) == 1:
                     alts.append(Q.Term(fname, terms[0], boost=boost))
                 else:  # a hyphenated word: the whole, or its parts in a row
-                    alts.append(Q.Or([Q.Term(fname, terms[0]), Q.Phrase(fname, terms[1:])], boost=boost))
+                    alts.append(SummedOr([Q.Term(fname, terms[0]), Q.Phrase(fname, terms[1:])], boost=boost))
         exact = self.boosts.get("exact", 1.0)
         if self.is_stop_word(w.text):
-            return Q.Or(alts) if alts else Q.NullQuery  # "die", "wer": no surface, place or source match
+            return SummedOr(alts) if alts else Q.NullQuery  # "die", "wer": no surface, place or source match
         if w.field is None and exact:
             if w.wildcard:
                 alts.append(Q.Prefix("exact", surface, boost=exact))
@@ -137,7 +138,7 @@ class Compiler:
             if len(loc_terms) == 1:
                 alts.append(Q.Term("loc", loc_terms[0], boost=self.boosts.get("location", 0.5)))
             alts.append(Q.Term("source", _domain(w.text), boost=self.boosts.get("sources", 0.5)))
-        return Q.Or(alts) if alts else Q.NullQuery
+        return SummedOr(alts) if alts else Q.NullQuery
 
     def is_stop_word(self, text: str) -> bool:
         """A stop word in any candidate language (a lone word still gets its other languages' terms)."""
@@ -163,7 +164,7 @@ class Compiler:
             for role in self.roles(p.field):
                 fname, boost = text_field(role, lang), self.boosts.get(role, 1.0)
                 alts.append(Q.Phrase(fname, terms, boost=boost) if len(terms) > 1 else Q.Term(fname, terms[0], boost=boost))
-        return Q.Or(alts) if alts else Q.NullQuery
+        return SummedOr(alts) if alts else Q.NullQuery
 
     def meta(self, w: Word) -> Q.Query:
         value = w.text.strip()
@@ -176,7 +177,7 @@ class Compiler:
             return Q.Term("loc", terms[0]) if len(terms) == 1 else Q.Phrase("loc", terms)
         if w.field == "source":
             dom = _domain(value)
-            return Q.Or([Q.Term("source", dom), Q.Prefix("source", dom + ".")]) if dom else Q.NullQuery
+            return SummedOr([Q.Term("source", dom), Q.Prefix("source", dom + ".")]) if dom else Q.NullQuery
         if w.field == "category":
             return Q.Term("category", value.lower())
         if w.field == "language":

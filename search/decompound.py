@@ -32,6 +32,12 @@ def _wordfreq_de() -> dict[str, float]:
     return {w: log10(f) + 9 for w, f in get_frequency_dict("de").items() if w.isalpha()}
 
 
+@lru_cache(maxsize=4)
+def _common_words(min_zipf: float) -> frozenset[str]:
+    """The word list's words that may be parts: common enough, long enough."""
+    return frozenset(w for w, z in _wordfreq_de().items() if z >= min_zipf and len(w) >= MIN_PART)
+
+
 class Splitter:
     """Splits lower-case German words into lower-case parts."""
 
@@ -41,6 +47,7 @@ class Splitter:
         self.min_part_zipf = min_part_zipf
         self.lexicalised_zipf = lexicalised_zipf
         self.corpus = {w for w in corpus_words if len(w) >= MIN_PART and w.isalpha()}
+        self._common = _common_words(min_part_zipf) if use_wordlist else frozenset()
         self._cache: dict[str, tuple[str, ...]] = {}
 
     def add_words(self, words: Iterable[str]) -> None:
@@ -48,7 +55,7 @@ class Splitter:
         self._cache.clear()
 
     def is_word(self, w: str) -> bool:
-        return len(w) >= MIN_PART and (w in self.corpus or self.zipf.get(w, 0.0) >= self.min_part_zipf)
+        return w in self.corpus or w in self._common  # both hold only words of MIN_PART letters or more
 
     def _score(self, w: str) -> float:
         return self.zipf.get(w, 2.5 if w in self.corpus else 0.0)
@@ -60,13 +67,21 @@ class Splitter:
             parts = self._cache[word] = self._split(word)
         return parts
 
+    def compounds(self, words: list[str]) -> list[tuple[str, tuple[str, ...]]]:
+        """(word, parts) for the words of ``words`` that split: a dict look-up per known word."""
+        cache = self._cache
+        for word in [w for w in words if w not in cache]:
+            self.split(word)
+        return [(w, cache[w]) for w in words if cache[w]]
+
     def _split(self, word: str) -> tuple[str, ...]:
         if len(word) < MIN_WORD or not word.isalpha() or self._score(word) >= self.lexicalised_zipf:
             return ()
         best: tuple[tuple[float, float], str, str] | None = None
+        corpus, common = self.corpus, self._common
         for i in range(MIN_PART, len(word) - MIN_PART + 1):
             tail = word[i:]
-            if not self.is_word(tail):
+            if tail not in corpus and tail not in common:
                 continue
             for head in self._heads(word[:i]):
                 score = (min(self._score(head), self._score(tail)), self._score(head))

@@ -436,7 +436,7 @@ def _story_terms(a: Article) -> Counter:
     """The terms same-story detection and related coverage compare (the title counts twice).
     This runs in the reader processes, ahead of and apart from the writer."""
     text = f"{a.title}\n{a.title}\n{a.teaser}\n{a.body[:6000]}"
-    return Counter(analysis.signature_terms(analysis.language_of(a.language), text))
+    return analysis.signature_counts(analysis.language_of(a.language), text)
 
 
 def _detect_language(a: Article) -> str:

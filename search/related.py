@@ -22,6 +22,7 @@ from whoosh import query as Q
 
 from . import analysis
 from .schema import text_field, unpack_doc
+from .scoring import SummedOr
 from .stories import cosine
 
 QUERY_TERMS = 120
@@ -42,7 +43,7 @@ def like_query(doc: dict, reader, terms: int = QUERY_TERMS) -> Q.Query:
     top = sorted(doc.get("signature", {}).items(), key=lambda kv: -kv[1])[:terms]
     limit = MAX_DF_SHARE * reader.doc_count_all()
     top = [(t, w) for t, w in top if reader.doc_frequency(field, t) <= limit] or top[:1]
-    return Q.Or([Q.Term(field, t, boost=w) for t, w in top]) if top else Q.NullQuery
+    return SummedOr([Q.Term(field, t, boost=w) for t, w in top]) if top else Q.NullQuery
 
 
 Signatures = Callable[[int], dict]  # docnum -> stored signature (the engine caches them)

@@ -164,14 +164,15 @@ def _fill_blocks(writer, postings: list, length: list[int]) -> None:
             writer._write_block()
 
 
-def _block(postings: list, length: list[int]) -> tuple[list, list, list, tuple]:
+def _block(postings: list, length: list[int]) -> tuple[tuple, tuple, list, tuple]:
     """(ids, weights, non-empty values, (min length, max length, max weight)) of some postings,
     as Whoosh's postings writer counts them: zero lengths ignored, weights from 0 up."""
-    ids = [p[0] for p in postings]
-    weights = [p[1] for p in postings]
-    lengths = [n for n in (length[d] for d in ids) if n]
+    ids, weights, values = zip(*postings)
+    lengths = list(map(length.__getitem__, ids))
+    if 0 in lengths:
+        lengths = list(filter(None, lengths))
     stats = (min(lengths) if lengths else None, max(lengths, default=0), max(0, *weights))
-    return ids, weights, [p[2] for p in postings if p[2]], stats
+    return ids, weights, list(filter(None, values)), stats
 
 
 def _inline_terminfo(postings: list, length: list[int]) -> W3TermInfo:

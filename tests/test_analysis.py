@@ -141,10 +141,17 @@ def test_schema_formats_index_what_whoosh_would(tmp_path):
             plain = (Positions if name != "exact" else Frequency)(field_boost=field.format.field_boost)
             ours = sorted(field.format.word_values(text, field.analyzer, mode="index"))
             theirs = sorted(plain.word_values(text, field.analyzer, mode="index"))
-            assert ours == theirs and len(ours) > 3, (name, text[:40])
+            assert _same_postings(ours, theirs) and len(ours) > 3, (name, text[:40])
     # the exact field's counting (surface_counts) against the surface chain, word by word, on every demo text
     field = schema["exact"]
     for text in demo + EDGE_CASES:
         ours = sorted(field.format.word_values(text, field.analyzer, mode="index"))
         theirs = sorted(Frequency(field_boost=field.format.field_boost).word_values(text, field.analyzer, mode="index"))
-        assert ours == theirs, text[:40]
+        assert _same_postings(ours, theirs), text[:40]
+
+
+def _same_postings(ours: list[tuple], theirs: list[tuple]) -> bool:
+    """Terms, frequencies and encoded positions equal; weights summed in another order may differ
+    in the last bit (0.3 + 1.0 + 0.3 against 1.0 + 2 * 0.3)."""
+    return ([(t, f, v) for t, f, _, v in ours] == [(t, f, v) for t, f, _, v in theirs]
+            and [w for _, _, w, _ in ours] == pytest.approx([w for _, _, w, _ in theirs], rel=1e-12))
