@@ -290,3 +290,46 @@ def test_all_words_bonus_scores_as_the_and_it_replaces(engine, q):
     assert ours.keys() == theirs.keys() and len(ours) > 1
     assert all(abs(ours[d] - theirs[d]) <= 1e-9 * max(1.0, abs(theirs[d])) for d in ours)
     assert ALL_BONUS > 0 and any(ours[d] > 0 for d in ours)
+
+
+@pytest.mark.parametrize("q", ["Ukraine", "Bahn", "Hochwasser Köln Pegel", "die Bahn streikt", "Zinsen OR Inflation",
+                               "Sicherheitsgarantie", "England interest rate"])
+def test_length_tables_and_summed_unions_score_as_whoosh(engine, q, monkeypatch):
+    """``ColumnBM25F`` and ``SummedOr`` only make scoring cheaper: every match keeps Whoosh's own score, to the bit."""
+    from whoosh import query as Q
+    from whoosh.scoring import BM25F
+
+    from search import scoring
+    from search.allwords import AllWords
+    from search.query import parse
+    from search.scoring import ColumnBM25F, SummedOr, _SummingUnion
+
+    block_leaves = []
+    table_leaf = scoring._table_leaf
+    monkeypatch.setattr(scoring, "_table_leaf", lambda m: block_leaves.append(table_leaf(m)[0]) or table_leaf(m))
+
+    def plain(node):
+        if isinstance(node, SummedOr):
+            return Q.Or([plain(s) for s in node.subqueries], boost=node.boost)
+        if isinstance(node, AllWords):
+            return AllWords([plain(s) for s in node.subqueries], boost=node.boost, bonus=node.bonus)
+        if isinstance(node, Q.BinaryQuery):
+            return node.__class__(plain(node.a), plain(node.b))
+        if isinstance(node, Q.CompoundQuery):
+            return node.__class__([plain(s) for s in node.subqueries], boost=node.boost)
+        return node
+
+    main = engine.compiler.compile(parse(q)[0])
+    ours_searcher = engine.ix.searcher(weighting=ColumnBM25F(B=0.5, K1=1.2))
+    whoosh_searcher = engine.ix.searcher(weighting=BM25F(B=0.5, K1=1.2))
+    try:
+        ours = {d: s for s, d in ours_searcher.search(main, limit=None, optimize=False).top_n}
+        theirs = {d: s for s, d in whoosh_searcher.search(plain(main), limit=None, optimize=False).top_n}
+        leaf = ours_searcher if ours_searcher.is_atomic() else ours_searcher.subsearchers[0][0]
+        used = main.matcher(leaf, leaf.context())
+    finally:
+        ours_searcher.close()
+        whoosh_searcher.close()
+    assert len(ours) > 1 and ours == theirs
+    if q == "Ukraine":  # the block-at-a-time union really ran, summing some postings lists block by block
+        assert isinstance(used, _SummingUnion) and any(leaf is not None for leaf in block_leaves)
