@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import Stemmer
 from whoosh.analysis import Composable, Filter, LowercaseFilter, Token, Tokenizer
@@ -258,12 +258,24 @@ class FusedChain(Composable):
         """(term -> positions, term -> summed weight): ``postings`` counted per term, in C where
         it can be (most words of a text occur once, so a step per word is most of the cost):
         whole words map to terms through dicts built by ``zip``; only hyphenated words, compound
-        parts and words stemming alike take a Python step.  Falls back to ``postings`` where
-        lower-casing the whole text could differ from lower-casing each word (``surface_counts``)."""
+        parts and words stemming alike take a Python step."""
+        return self._tally(value, mode)[:2]
+
+    def counts(self, value: str, mode: str = "index") -> Counter:
+        """Term -> number of tokens, in the order the terms first occur as tokens (as counting
+        ``postings`` gives them: signatures break ties between terms by that order)."""
+        poses, _, order = self._tally(value, mode, ordered=True)
+        return Counter({term: len(poses[term]) for term in order})
+
+    def _tally(self, value: str, mode: str, ordered: bool = False
+               ) -> tuple[dict[str, list[int]], dict[str, float], Iterable[str]]:
+        """Falls back to ``postings`` where lower-casing the whole text could differ from
+        lower-casing each word (see ``surface_counts``)."""
         text = unicodedata.normalize("NFC", value)
         low = text.lower()
         if len(low) != len(text) or "\u03a3" in text:
-            return _count_postings(*self.postings(value, mode))
+            poses, weights = _count_postings(*self.postings(value, mode))
+            return poses, weights, poses.keys()
         stops = stop_words(self.lang) if self.lang != SURFACE else frozenset()
         occurrences: dict[str, list[int]] = {}
         for pos, word in enumerate([w for w in _WORD.findall(low) if w not in stops]):
@@ -273,13 +285,14 @@ class FusedChain(Composable):
             else:
                 seen.append(pos)
         words = list(occurrences)
-        extra: list[tuple[str, list[int], float]] = []  # hyphen pieces and compound parts: (word, positions, boost)
+        tokens_after: dict[str, list[tuple[str, float]]] = {}  # word -> its hyphen pieces, then compound parts
         if "-" in low or "\u2010" in low or "\u2011" in low:
             for word in [w for w in words if "-" in w or "\u2010" in w or "\u2011" in w]:
-                extra += [(p, occurrences[word], 1.0) for p in _PIECES.findall(word) if p not in stops]
+                tokens_after[word] = [(p, 1.0) for p in _PIECES.findall(word) if p not in stops]
         if self.lang == "de" and mode != "query":
             for word, parts in (self.splitter or splitter()).compounds(words):
-                extra += [(p, occurrences[word], PART_BOOST) for p in parts]
+                tokens_after.setdefault(word, []).extend((p, PART_BOOST) for p in parts)
+        extra = [(p, occurrences[w], boost) for w, more in tokens_after.items() for p, boost in more]
         surface = words + list({w: None for w, _, _ in extra if w not in occurrences})
         terms = self._index_terms(surface)
         term_of = dict(zip(surface, terms))
@@ -302,7 +315,15 @@ class FusedChain(Composable):
                 weights[term] = boost * len(positions)
         for term in merged:
             poses[term].sort()
-        return poses, weights
+        order: Iterable[str] = ()
+        if ordered:
+            first: list[str] = []
+            for word in words:
+                first.append(term_of[word])
+                if word in tokens_after:
+                    first += [term_of[p] for p, _ in tokens_after[word]]
+            order = dict.fromkeys(first)
+        return poses, weights, order
 
     def _index_terms(self, words: list[str]) -> list[str]:
         """Folded (German) and stemmed; each word once per process (the stemmer's own cache costs
@@ -407,8 +428,8 @@ def signature_counts(lang: str, text: str) -> Counter:
         else:
             chain = analyzer_for(lang)
         _SIGNATURE_CHAINS[lang] = chain
-    if isinstance(chain, FusedChain):  # in token order, as ties between signature terms are broken by it
-        return Counter(chain.postings(text, mode="index")[0])
+    if isinstance(chain, FusedChain):
+        return chain.counts(text, mode="index")
     return Counter(t.text for t in chain(text, mode="index"))
 
 

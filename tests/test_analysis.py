@@ -155,3 +155,17 @@ def _same_postings(ours: list[tuple], theirs: list[tuple]) -> bool:
     in the last bit (0.3 + 1.0 + 0.3 against 1.0 + 2 * 0.3)."""
     return ([(t, f, v) for t, f, _, v in ours] == [(t, f, v) for t, f, _, v in theirs]
             and [w for _, _, w, _ in ours] == pytest.approx([w for _, _, w, _ in theirs], rel=1e-12))
+
+
+@pytest.mark.parametrize("lang", ["de", "en", "ru"])
+def test_counts_are_the_tokens_counted_in_token_order(lang):
+    """Signatures break ties between terms by first occurrence, so ``counts`` must keep the tokens' order."""
+    from collections import Counter
+    from pathlib import Path
+    texts = EDGE_CASES + ["İstanbul-İzmir Σ-ΣΟΦΙΑ x‑y‐z-x"] + [
+        p.read_text(encoding="utf-8") for p in sorted((Path(__file__).parent.parent / "index_data" / "articles").iterdir())]
+    chain = analysis.FusedChain(lang, analysis.Splitter(["waffen", "stillstand", "sicherheit", "garantie"]))
+    for text in texts:
+        tokens = Counter(chain.postings(text, "index")[0])
+        counted = chain.counts(text, "index")
+        assert list(counted.items()) == list(tokens.items()), text[:40]
