@@ -325,6 +325,57 @@ class FusedChain(Composable):
             order = dict.fromkeys(first)
         return poses, weights, order
 
+    def char_tokens(self, value: str, start_char: int = 0) -> list[tuple[str, int, int]]:
+        """(term, start, end) of every index-mode token, as the composed chain gives them with
+        ``chars=True`` (a compound part spans its whole word): highlighting without a Python
+        frame per token and filter."""
+        stops = stop_words(self.lang) if self.lang != SURFACE else frozenset()
+        split = (self.splitter or splitter()).split if self.lang == "de" else None
+        found: list[tuple[str, int, int]] = []
+        for match in _WORD.finditer(unicodedata.normalize("NFC", value)):
+            word, start = match.group(), start_char + match.start()
+            pieces = [(word, start)]
+            if "-" in word or "\u2010" in word or "\u2011" in word:
+                pieces += [(m.group(), start + m.start()) for m in _PIECES.finditer(word)]
+            for i, (piece, at) in enumerate(pieces):
+                low = piece.lower()
+                if low in stops:
+                    continue
+                found.append((low, at, at + len(piece)))
+                if split is not None and i == 0:
+                    found += [(part, at, at + len(piece)) for part in split(low)]
+        surface = list({low: None for low, _, _ in found})
+        term_of = dict(zip(surface, self._index_terms(surface)))
+        return [(term_of[low], s, e) for low, s, e in found]
+
+    def match_spans(self, value: str, terms: set[str], start_char: int = 0) -> list[tuple[int, int]]:
+        """Character spans of the tokens of ``char_tokens`` whose term is in ``terms`` (each
+        distinct word looked at once, then only its occurrences are found)."""
+        text = unicodedata.normalize("NFC", value)
+        low = text.lower()
+        if len(low) != len(text) or "\u03a3" in text:
+            return [(s, e) for term, s, e in self.char_tokens(value, start_char) if term in terms]
+        stops = stop_words(self.lang) if self.lang != SURFACE else frozenset()
+        split = (self.splitter or splitter()).split if self.lang == "de" else None
+        tokens: list[tuple[str, str, int, int]] = []  # (word, token text, start, end within the word)
+        for word in set(_WORD.findall(low)):
+            if word not in stops:
+                tokens.append((word, word, 0, len(word)))
+                if split is not None:
+                    tokens += [(word, part, 0, len(word)) for part in split(word)]
+            if "-" in word or "\u2010" in word or "\u2011" in word:
+                tokens += [(word, m.group(), m.start(), m.end()) for m in _PIECES.finditer(word) if m.group() not in stops]
+        surface = list({t[1]: None for t in tokens})
+        term_of = dict(zip(surface, self._index_terms(surface)))
+        marks: dict[str, set[tuple[int, int]]] = {}
+        for word, token, s, e in tokens:
+            if term_of[token] in terms:
+                marks.setdefault(word, set()).add((s, e))
+        if not marks:
+            return []
+        return [(start_char + m.start() + s, start_char + m.start() + e)
+                for m in _WORD.finditer(low) if m.group() in marks for s, e in sorted(marks[m.group()])]
+
     def _index_terms(self, words: list[str]) -> list[str]:
         """Folded (German) and stemmed; each word once per process (the stemmer's own cache costs
         a C call per word), the new ones in one C call."""

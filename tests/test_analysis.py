@@ -169,3 +169,32 @@ def test_counts_are_the_tokens_counted_in_token_order(lang):
         tokens = Counter(chain.postings(text, "index")[0])
         counted = chain.counts(text, "index")
         assert list(counted.items()) == list(tokens.items()), text[:40]
+
+
+@pytest.mark.parametrize("lang", ["de", "en", "ru", "surface"])
+def test_char_tokens_are_the_chains_tokens_with_offsets(lang):
+    """Highlighting reads ``char_tokens``: the composed chain's index-mode tokens and character spans, exactly."""
+    from pathlib import Path
+    texts = EDGE_CASES + ["İstanbul-İzmir Σ-ΣΟΦΙΑ x‑y‐z-x", "Cafe\u0301 Zu\u0308rich A\u0308rzte-Verband"] + [
+        p.read_text(encoding="utf-8") for p in sorted((Path(__file__).parent.parent / "index_data" / "articles").iterdir())]
+    fused, chain = analysis.FusedChain(lang), analysis.analyzer(lang) if lang != "surface" else analysis.exact_analyzer()
+    if lang == "surface":
+        fused = analysis.surface_analyzer()
+    for text in texts:
+        theirs = [(t.text, t.startchar, t.endchar) for t in chain(text, chars=True, mode="index", start_char=7)]
+        assert fused.char_tokens(text, 7) == theirs, text[:40]
+
+
+@pytest.mark.parametrize("lang", ["de", "en", "surface"])
+def test_match_spans_are_the_matching_tokens_spans(lang):
+    """Highlighting marks ``match_spans``: the spans of exactly the chain's tokens whose term matched."""
+    from pathlib import Path
+    texts = EDGE_CASES + ["İstanbul-İzmir Σ-ΣΟΦΙΑ x‑y‐z-x", "Cafe\u0301 Zu\u0308rich A\u0308rzte-Verband"] + [
+        p.read_text(encoding="utf-8") for p in sorted((Path(__file__).parent.parent / "index_data" / "articles").iterdir())]
+    fused = analysis.FusedChain(lang) if lang != "surface" else analysis.surface_analyzer()
+    for text in texts:
+        tokens = fused.char_tokens(text, 3)
+        vocabulary = sorted({t for t, _, _ in tokens})
+        for terms in ({t for i, t in enumerate(vocabulary) if i % 3 == 0}, set(vocabulary[:5]), {"garanti", "krieg"}):
+            expected = sorted({(s, e) for t, s, e in tokens if t in terms})
+            assert sorted(set(fused.match_spans(text, terms, 3))) == expected, text[:40]
