@@ -17,6 +17,7 @@ from whoosh import query as Q
 from . import analysis
 from .allwords import AllWords
 from .errors import BadRequest
+from .near import NearPair
 from .query import AnyOf, Group, Phrase, Word
 from .schema import TEXT_ROLES, text_field
 from .scoring import SummedOr
@@ -88,7 +89,7 @@ class Compiler:
         for lang in self.languages:
             terms = [t for w in words for t in analysis.terms(lang, w)[:1]]
             field = text_field("body", lang)
-            out += [Q.Phrase(field, [a, b], slop=NEAR_SLOP, boost=NEAR_BONUS) for a, b in zip(terms, terms[1:])]
+            out += [NearPair(field, [a, b], slop=NEAR_SLOP, boost=NEAR_BONUS) for a, b in zip(terms, terms[1:])]
         return out
 
     # -- leaves -----------------------------------------------------------------

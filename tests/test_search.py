@@ -295,12 +295,14 @@ def test_all_words_bonus_scores_as_the_and_it_replaces(engine, q):
 @pytest.mark.parametrize("q", ["Ukraine", "Bahn", "Hochwasser Köln Pegel", "die Bahn streikt", "Zinsen OR Inflation",
                                "Sicherheitsgarantie", "England interest rate"])
 def test_length_tables_and_summed_unions_score_as_whoosh(engine, q, monkeypatch):
-    """``ColumnBM25F`` and ``SummedOr`` only make scoring cheaper: every match keeps Whoosh's own score, to the bit."""
+    """``ColumnBM25F``, ``SummedOr`` and ``NearPair`` only make scoring cheaper: every match keeps Whoosh's own
+    score, to the bit."""
     from whoosh import query as Q
     from whoosh.scoring import BM25F
 
     from search import scoring
     from search.allwords import AllWords
+    from search.near import NearPair
     from search.query import parse
     from search.scoring import ColumnBM25F, SummedOr, _SummingUnion
 
@@ -313,6 +315,8 @@ def test_length_tables_and_summed_unions_score_as_whoosh(engine, q, monkeypatch)
             return Q.Or([plain(s) for s in node.subqueries], boost=node.boost)
         if isinstance(node, AllWords):
             return AllWords([plain(s) for s in node.subqueries], boost=node.boost, bonus=node.bonus)
+        if isinstance(node, NearPair):
+            return Q.Phrase(node.fieldname, node.words, slop=node.slop, boost=node.boost)
         if isinstance(node, Q.BinaryQuery):
             return node.__class__(plain(node.a), plain(node.b))
         if isinstance(node, Q.CompoundQuery):
@@ -333,3 +337,26 @@ def test_length_tables_and_summed_unions_score_as_whoosh(engine, q, monkeypatch)
     assert len(ours) > 1 and ours == theirs
     if q == "Ukraine":  # the block-at-a-time union really ran, summing some postings lists block by block
         assert isinstance(used, _SummingUnion) and any(leaf is not None for leaf in block_leaves)
+
+
+def test_near_pair_matches_as_whoosh_sloppy_phrase(engine):
+    """``NearPair`` finds exactly the documents (and scores) of Whoosh's ``Phrase(slop=8)``, including
+    leaving out documents that have both words too far apart or in the other order."""
+    from whoosh import query as Q
+
+    from search.near import NearPair
+    searcher = engine._searcher
+    pairs = [("ukrain", "krieg"), ("krieg", "ukrain"), ("bahn", "streik"), ("sicherheitsgarantien", "ukrain"),
+             ("koln", "pegel"), ("zins", "inflation"), ("genf", "verhandl")]
+    some_far = some_near = False
+    for a, b in pairs:
+        for slop in (1, 3, 8):
+            ours = {d: s for s, d in searcher.search(NearPair("body_de", [a, b], slop=slop, boost=0.3),
+                                                      limit=None, optimize=False).top_n}
+            theirs = {d: s for s, d in searcher.search(Q.Phrase("body_de", [a, b], slop=slop, boost=0.3),
+                                                        limit=None, optimize=False).top_n}
+            both = set(searcher.docs_for_query(Q.And([Q.Term("body_de", a), Q.Term("body_de", b)])))
+            assert ours == theirs, (a, b, slop)
+            some_far |= bool(both - set(ours))
+            some_near |= bool(ours)
+    assert some_far and some_near  # the position test really decides
