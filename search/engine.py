@@ -76,7 +76,7 @@ class Engine:
         configured = self.config["languages"]
         self.languages = [lang for lang in configured if lang in present] or ["de"]
         self.compiler = Compiler(self.languages, self.config.boosts)
-        analysis.learn_words(t.decode("utf-8") for t in reader.lexicon("exact"))
+        analysis.learn_index_words(reader)
 
     def close(self) -> None:
         self._searcher.close()

@@ -265,7 +265,7 @@ class Indexer:
 
     def _learn_index_vocabulary(self, ix) -> None:
         with ix.reader() as reader:
-            analysis.learn_words(t.decode("utf-8") for t in reader.lexicon("exact"))
+            analysis.learn_index_words(reader)
 
     def _parse_all(self, sources: list[SourceFile], known: frozenset[str]) -> Iterator[Parsed | str]:
         """Parsed files in order; a process pool reads and parses ahead, at most a few files in flight."""

@@ -360,3 +360,29 @@ def test_near_pair_matches_as_whoosh_sloppy_phrase(engine):
             some_far |= bool(both - set(ours))
             some_near |= bool(ours)
     assert some_far and some_near  # the position test really decides
+
+
+def test_refresh_learns_the_words_of_new_segments_only(tmp_path, monkeypatch):
+    """Query-side decompounding knows words indexed after the engine opened; a refresh reads only new segments."""
+    import json
+    from search import analysis
+    from search.config import load_config
+    from search.engine import Engine
+    from search.indexer import Indexer
+    index_dir = tmp_path / "idx"
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text(json.dumps({"id": "a", "title": "Hafen", "body": "Der Hafen ist voll.", "language": "de"}) + "\n")
+    second.write_text(json.dumps({"id": "b", "title": "Zwiebelturm", "body": "Ein Quetschkommodenverein tagt.",
+                                  "language": "de"}) + "\n")
+    config = load_config(index_dir=index_dir)
+    Indexer(config).index_paths([first])
+    engine = Engine(index_dir)
+    read = []
+    original = analysis.learn_words
+    monkeypatch.setattr(analysis, "learn_words", lambda words: read.append(sorted(words)) or original(read[-1]))
+    Indexer(config).index_paths([second])
+    engine.refresh()
+    assert "quetschkommodenverein" in analysis.splitter().corpus
+    assert read and all("hafen" not in words for words in read)  # the first segment's words were not read again
+    assert engine.search("Quetschkommodenverein")["total"]["value"] == 1
+    engine.close()
