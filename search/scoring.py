@@ -9,6 +9,7 @@ computed once per scorer with Whoosh's own formula: scores are equal to the bit.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -25,27 +26,48 @@ class ColumnBM25F(BM25F):
     """``whoosh.scoring.BM25F``, scoring from a per-segment table of field lengths."""
 
     def scorer(self, searcher, fieldname, text, qf=1):
-        scorer = super().scorer(searcher, fieldname, text, qf=qf)
-        if type(scorer) is BM25FScorer:
+        if searcher.schema[fieldname].scorable:
             codes = _length_codes(searcher.reader(), fieldname)
             if codes is not None:
-                return _TableScorer(scorer, codes)
-        return scorer
+                return _TableScorer(searcher, fieldname, text, self._field_B.get(fieldname, self.B), self.K1, qf, codes)
+        return super().scorer(searcher, fieldname, text, qf=qf)
 
 
 class _TableScorer(BM25FScorer):
-    """The same scores as ``BM25FScorer``: ``bm25()`` with its length term looked up by byte."""
+    """The same scores as ``BM25FScorer``: ``bm25()`` with its length term looked up by byte.  The
+    archive's average field length is summed over the segments once per searcher, not per term."""
 
-    def __init__(self, plain: BM25FScorer, codes: bytes):  # noqa: super().__init__ not called: copied
-        self.__dict__.update(plain.__dict__)
+    def __init__(self, searcher, fieldname: str, text, B: float, K1: float, qf: float, codes: bytes):
+        parent = searcher.get_parent()
+        self.idf = parent.idf(fieldname, text)
+        self.avgfl = _average_length(parent, fieldname)
+        self.B, self.K1, self.qf = B, K1, qf
         self._codes = codes
-        K1, B, avgfl = self.K1, self.B, self.avgfl
-        self._norm = [K1 * ((1 - B) + B * byte_to_length(code) / avgfl) for code in range(256)]
+        self._norm = _norm_table(K1, B, self.avgfl)
         self._k1p1 = K1 + 1
+        self.setup(searcher, fieldname, text)
 
     def score(self, matcher) -> float:
         tf = matcher.weight()
         return self.idf * ((tf * self._k1p1) / (tf + self._norm[self._codes[matcher.id()]]))
+
+
+@lru_cache(maxsize=256)
+def _norm_table(K1: float, B: float, avgfl: float) -> tuple[float, ...]:
+    """``bm25()``'s length term for each of the 256 length bytes."""
+    return tuple(K1 * ((1 - B) + B * byte_to_length(code) / avgfl) for code in range(256))
+
+
+_AVERAGES: WeakKeyDictionary = WeakKeyDictionary()  # top-level searcher -> field -> average length
+
+
+def _average_length(searcher, fieldname: str) -> float:
+    averages = _AVERAGES.get(searcher)
+    if averages is None:
+        averages = _AVERAGES[searcher] = {}
+    if fieldname not in averages:
+        averages[fieldname] = searcher.avg_field_length(fieldname) or 1
+    return averages[fieldname]
 
 
 def _length_codes(reader, fieldname: str) -> bytes | None:
