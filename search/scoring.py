@@ -9,6 +9,8 @@ computed once per scorer with Whoosh's own formula: scores are equal to the bit.
 """
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from functools import lru_cache
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -112,12 +114,34 @@ class SummedOr(Q.Or):
 
 class _SummingUnion(ArrayUnionMatcher):
     """``ArrayUnionMatcher`` reading a term clause's postings block by block (``_table_leaf``); the
-    same additions in the same order, so the same scores."""
+    same additions in the same order, so the same scores.  The array is cleared in one step and
+    its matches listed once per part, where Whoosh steps through every slot in Python."""
+
+    def __init__(self, submatchers, doccount: int, boost: float = 1.0, scored: bool = True, partsize: int = 2048):
+        self._zeros = array("d", bytes(8 * (partsize or doccount)))
+        self._hits: list[int] = []
+        super().__init__(submatchers, doccount, boost=boost, scored=scored, partsize=partsize)
+
+    def _find_next(self) -> None:
+        hits = self._hits
+        i = bisect_left(hits, self._docnum)
+        if i < len(hits):
+            self._docnum = hits[i]
+        else:  # as Whoosh's: the next part starts at the first posting after this one
+            self._docnum = self._min_id()
+            self._read_part()
+
+    def all_ids(self):
+        while self.is_active():
+            yield from [d for d in self._hits if d >= self._docnum]
+            self._docnum = self._limit
+            if self._docnum < self._doccount:
+                self._docnum = self._min_id()
+                self._read_part()
 
     def _read_part(self) -> None:
         boost, limit, offset, a = self._boost, min(self._docnum + self._partsize, self._doccount), self._docnum, self._a
-        for i in range(self._partsize):
-            a[i] = 0
+        a[:] = self._zeros
         for m in self._submatchers:
             leaf, mboost = _table_leaf(m) if self._scored else (None, 1.0)
             if leaf is None:
@@ -149,6 +173,7 @@ class _SummingUnion(ArrayUnionMatcher):
                 leaf._i = n - 1
                 leaf.next()  # the next block, or the end
         self._offset, self._limit = offset, limit
+        self._hits = [offset + i for i, score in enumerate(a[:limit - offset]) if score > 0]
 
 
 def _table_leaf(m) -> tuple[Any, float | None]:

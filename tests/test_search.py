@@ -329,6 +329,9 @@ def test_length_tables_and_summed_unions_score_as_whoosh(engine, q, monkeypatch)
     try:
         ours = {d: s for s, d in ours_searcher.search(main, limit=None, optimize=False).top_n}
         theirs = {d: s for s, d in whoosh_searcher.search(plain(main), limit=None, optimize=False).top_n}
+        filtered = Q.And([main, Q.Term("language", "de")])  # ids only, and skipping through an intersection
+        assert list(ours_searcher.docs_for_query(main)) == list(whoosh_searcher.docs_for_query(plain(main)))
+        assert list(ours_searcher.docs_for_query(filtered)) == list(whoosh_searcher.docs_for_query(plain(filtered)))
         leaf = ours_searcher if ours_searcher.is_atomic() else ours_searcher.subsearchers[0][0]
         used = main.matcher(leaf, leaf.context())
     finally:
