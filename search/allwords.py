@@ -43,32 +43,37 @@ class _AllWordsMatcher(Matcher):
     def __init__(self, parts: list[Matcher], bonus: float):
         self._parts = parts
         self._bonus = bonus
+        self._find()
+
+    def _find(self) -> None:
+        """The current document and the words on it, worked out once per move."""
+        ids = [m.id() if m.is_active() else None for m in self._parts]
+        live = [i for i in ids if i is not None]
+        self._current = min(live) if live else None
+        self._on = [m for m, i in zip(self._parts, ids) if i is not None and i == self._current]
 
     def is_active(self) -> bool:
-        return any(m.is_active() for m in self._parts)
+        return self._current is not None
 
     def id(self) -> int:
-        return min(m.id() for m in self._parts if m.is_active())
+        return self._current
 
     def next(self) -> None:
-        current = self.id()
-        for m in self._parts:
-            if m.is_active() and m.id() == current:
-                m.next()
+        for m in self._on:
+            m.next()
+        self._find()
 
     def skip_to(self, docnum: int) -> None:
         for m in self._parts:
             if m.is_active() and m.id() < docnum:
                 m.skip_to(docnum)
+        self._find()
 
     def score(self) -> float:
-        current = self.id()
-        score, on = 0.0, 0
-        for m in self._parts:
-            if m.is_active() and m.id() == current:
-                score += m.score()
-                on += 1
-        return score + score * self._bonus if on == len(self._parts) else score
+        score = 0.0
+        for m in self._on:
+            score += m.score()
+        return score + score * self._bonus if len(self._on) == len(self._parts) else score
 
     def children(self) -> list[Matcher]:
         return list(self._parts)
@@ -87,6 +92,7 @@ class _AllWordsMatcher(Matcher):
                 union = UnionMatcher(union, m)
             return union
         self._parts = parts
+        self._find()
         return self
 
     def supports_block_quality(self) -> bool:
@@ -102,3 +108,4 @@ class _AllWordsMatcher(Matcher):
     def reset(self) -> None:
         for m in self._parts:
             m.reset()
+        self._find()
