@@ -17,7 +17,7 @@ from weakref import WeakKeyDictionary
 
 from whoosh import query as Q
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
-from whoosh.matching import ArrayUnionMatcher, WrappingMatcher
+from whoosh.matching import ArrayUnionMatcher, IntersectionMatcher, WrappingMatcher
 from whoosh.scoring import BM25F, BM25FScorer
 from whoosh.util.numeric import byte_to_length
 
@@ -113,7 +113,7 @@ class SummedOr(Q.Or):
 
 
 class _SummingUnion(ArrayUnionMatcher):
-    """``ArrayUnionMatcher`` reading a term clause's postings block by block (``_table_leaf``); the
+    """``ArrayUnionMatcher`` reading term clauses and two-term Ands block by block (``_table_clause``); the
     same additions in the same order, so the same scores.  The array is cleared in one step and
     its matches listed once per part, where Whoosh steps through every slot in Python."""
 
@@ -143,8 +143,8 @@ class _SummingUnion(ArrayUnionMatcher):
         boost, limit, offset, a = self._boost, min(self._docnum + self._partsize, self._doccount), self._docnum, self._a
         a[:] = self._zeros
         for m in self._submatchers:
-            leaf, mboost = _table_leaf(m) if self._scored else (None, 1.0)
-            if leaf is None:
+            leaves, mboost = _table_clause(m) if self._scored else (None, None)
+            if leaves is None:
                 while m.is_active() and m.id() < limit:
                     if self._scored:
                         a[m.id() - offset] += m.score() * boost
@@ -152,36 +152,67 @@ class _SummingUnion(ArrayUnionMatcher):
                         a[m.id() - offset] = 1
                     m.next()
                 continue
-            scorer = leaf.scorer
-            idf, k1p1, norm, codes = scorer.idf, scorer._k1p1, scorer._norm, scorer._codes
-            while leaf.is_active():
-                if leaf._ids is None:
-                    leaf._read_ids()
-                if leaf._weights is None:
-                    leaf._read_weights()
-                ids, weights, i, n = leaf._ids, leaf._weights, leaf._i, leaf._blocklength
-                while i < n and ids[i] < limit:
-                    tf = weights[i]
-                    if mboost is None:
-                        a[ids[i] - offset] += idf * ((tf * k1p1) / (tf + norm[codes[ids[i]]])) * boost
-                    else:
-                        a[ids[i] - offset] += idf * ((tf * k1p1) / (tf + norm[codes[ids[i]]])) * mboost * boost
-                    i += 1
-                if i < n:
-                    leaf._i = i
-                    break
-                leaf._i = n - 1
-                leaf.next()  # the next block, or the end
+            if len(leaves) == 1:
+                ids, scores = _leaf_scores(leaves[0], *_scan(leaves[0], limit))
+            else:  # a two-word And (a compound's parts): the sum of both words' scores where both occur
+                ids, scores = _leaf_scores(leaves[0], *_scan(leaves[0], limit))
+                second = dict(zip(*_leaf_scores(leaves[1], *_scan(leaves[1], limit))))
+                both = [(d, s, second[d]) for d, s in zip(ids, scores) if d in second]
+                ids, scores = [d for d, _, _ in both], [s1 + s2 for _, s1, s2 in both]
+                inner = m.child if type(m) is WrappingMatcher else m
+                if inner.is_active() and inner.a.id() != inner.b.id():
+                    inner._find_next()  # both words on their next common document, as Whoosh leaves them
+            if mboost is None:
+                for d, score in zip(ids, scores):
+                    a[d - offset] += score * boost
+            else:
+                for d, score in zip(ids, scores):
+                    a[d - offset] += score * mboost * boost
         self._offset, self._limit = offset, limit
         self._hits = [offset + i for i, score in enumerate(a[:limit - offset]) if score > 0]
 
 
-def _table_leaf(m) -> tuple[Any, float | None]:
-    """(Whoosh's block postings reader scored by ``_TableScorer``, the one boost wrapped around it
-    or None), or (None, ...) for anything else."""
+def _scan(leaf, limit: int) -> tuple[list[int], list[float]]:
+    """A block postings reader's ids and weights below ``limit``, a block slice at a time; leaves
+    the reader on its first posting at or past ``limit`` (or at its end)."""
+    ids_out: list[int] = []
+    weights_out: list[float] = []
+    while leaf.is_active():
+        if leaf._ids is None:
+            leaf._read_ids()
+        if leaf._weights is None:
+            leaf._read_weights()
+        ids, i, n = leaf._ids, leaf._i, leaf._blocklength
+        j = n if ids[n - 1] < limit else bisect_left(ids, limit, i, n)
+        ids_out += ids[i:j]
+        weights_out += leaf._weights[i:j]
+        if j < n:
+            leaf._i = j
+            break
+        leaf._i = n - 1
+        leaf.next()  # the next block, or the end
+    return ids_out, weights_out
+
+
+def _leaf_scores(leaf, ids: list[int], weights: list[float]) -> tuple[list[int], list[float]]:
+    """``_TableScorer.score`` for each posting."""
+    scorer = leaf.scorer
+    idf, k1p1, norm, codes = scorer.idf, scorer._k1p1, scorer._norm, scorer._codes
+    return ids, [idf * ((tf * k1p1) / (tf + norm[codes[d]])) for d, tf in zip(ids, weights)]
+
+
+def _table_clause(m) -> tuple[tuple | None, float | None]:
+    """((leaf,) or (leaf, leaf), the one boost wrapped around them or None) for a term clause or a
+    two-term And of Whoosh block postings readers scored by ``_TableScorer``; (None, None) otherwise."""
     boost = None
     if type(m) is WrappingMatcher:
         m, boost = m.child, m.boost
-    if type(m) is W3LeafMatcher and type(m.scorer) is _TableScorer:
-        return m, boost
+    if _is_table_leaf(m):
+        return (m,), boost
+    if type(m) is IntersectionMatcher and _is_table_leaf(m.a) and _is_table_leaf(m.b):
+        return (m.a, m.b), boost
     return None, None
+
+
+def _is_table_leaf(m) -> bool:
+    return type(m) is W3LeafMatcher and type(m.scorer) is _TableScorer

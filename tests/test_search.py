@@ -292,11 +292,39 @@ def test_all_words_bonus_scores_as_the_and_it_replaces(engine, q):
     assert ALL_BONUS > 0 and any(ours[d] > 0 for d in ours)
 
 
+@pytest.fixture(scope="module")
+def wordy_engine(tmp_path_factory):
+    """600 generated German articles in three segments: posting lists long enough for blocks."""
+    import json
+    import random
+    from search.config import load_config
+    from search.engine import Engine
+    from search.indexer import Indexer
+    rng = random.Random(7)
+    words = ("Sicherheit Garantie Sicherheitsgarantie Sicherheitsgarantien Ukraine Krieg Bahn streikt Hochwasser "
+             "Köln Pegel Zinsen Inflation England interest rate Genf Verhandlungen der die und ist").split()
+    tmp = tmp_path_factory.mktemp("wordy")
+    src = tmp / "wordy.jsonl"
+    with open(src, "w", encoding="utf-8") as fh:
+        for i in range(600):
+            body = ". ".join(" ".join(rng.choice(words) for _ in range(rng.randint(4, 12))) for _ in range(rng.randint(2, 9)))
+            fh.write(json.dumps({"id": f"w{i}", "title": " ".join(rng.sample(words, 3)), "body": body,
+                                 "language": "de", "date": f"2021-0{1 + i % 9}-1{i % 10}"}) + "\n")
+    config = load_config(index_dir=tmp / "idx")
+    config.data["indexing"]["batch_size"] = 200
+    Indexer(config).index_paths([src])
+    eng = Engine(tmp / "idx")
+    yield eng
+    eng.close()
+
+
 @pytest.mark.parametrize("q", ["Ukraine", "Bahn", "Hochwasser Köln Pegel", "die Bahn streikt", "Zinsen OR Inflation",
                                "Sicherheitsgarantie", "England interest rate"])
-def test_length_tables_and_summed_unions_score_as_whoosh(engine, q, monkeypatch):
+@pytest.mark.parametrize("which", ["demo", "wordy"])
+def test_length_tables_and_summed_unions_score_as_whoosh(engine, wordy_engine, which, q, monkeypatch):
     """``ColumnBM25F``, ``SummedOr`` and ``NearPair`` only make scoring cheaper: every match keeps Whoosh's own
     score, to the bit."""
+    engine = engine if which == "demo" else wordy_engine
     from whoosh import query as Q
     from whoosh.scoring import BM25F
 
@@ -307,8 +335,8 @@ def test_length_tables_and_summed_unions_score_as_whoosh(engine, q, monkeypatch)
     from search.scoring import ColumnBM25F, SummedOr, _SummingUnion
 
     block_leaves = []
-    table_leaf = scoring._table_leaf
-    monkeypatch.setattr(scoring, "_table_leaf", lambda m: block_leaves.append(table_leaf(m)[0]) or table_leaf(m))
+    table_clause = scoring._table_clause
+    monkeypatch.setattr(scoring, "_table_clause", lambda m: block_leaves.append(table_clause(m)[0]) or table_clause(m))
 
     def plain(node):
         if isinstance(node, SummedOr):
@@ -339,7 +367,10 @@ def test_length_tables_and_summed_unions_score_as_whoosh(engine, q, monkeypatch)
         whoosh_searcher.close()
     assert len(ours) > 1 and ours == theirs
     if q == "Ukraine":  # the block-at-a-time union really ran, summing some postings lists block by block
-        assert isinstance(used, _SummingUnion) and any(leaf is not None for leaf in block_leaves)
+        assert isinstance(used, _SummingUnion) and any(leaves is not None for leaves in block_leaves)
+    if q == "Sicherheitsgarantie" and which == "wordy":  # a compound's parts, And-ed, summed block by block too
+        assert any(leaves is not None and len(leaves) == 2 for leaves in block_leaves)
+        assert len(engine._searcher.reader().leaf_readers()) > 1
 
 
 def test_near_pair_matches_as_whoosh_sloppy_phrase(engine):
