@@ -130,8 +130,7 @@ class Engine:
             if total < 3:
                 suggestion = suggest.did_you_mean(reader, q, [w.text for w in plain_words(tree)],
                                                   lambda word: self._matches(reader, languages, word))
-            histogram = self._columns.histogram(docs)
-            by_year = self._columns.histogram(docs, by="year")
+            histogram, by_year = self._columns.histograms(docs)
         next_offset = offset + size
         return {
             "query": q, "total": {"value": total, "relation": "eq"},

@@ -56,20 +56,22 @@ class Columns:
 
     def _count(self, column: str, multi: bool, docnums: Iterable[int]) -> Counter:
         values = self.values(column, multi)
-        return Counter(chain.from_iterable(values[d] for d in docnums))
+        return Counter(chain.from_iterable(map(values.__getitem__, docnums)))
 
     def count(self, facet: str, docnums: Iterable[int]) -> Counter:
         column, _, multi = FACET_FIELDS[facet]
         return self._count(column, multi, docnums)
 
     def histogram(self, docnums: Iterable[int], by: str = "month") -> list[dict]:
-        counts = self._count("month", False, docnums)
-        if by == "year":
-            years: Counter = Counter()
-            for key, n in counts.items():
-                years[key[:4]] += n
-            counts = years
-        return [{"key": k, "count": counts[k]} for k in sorted(counts) if k]
+        return self.histograms(docnums)[0 if by == "month" else 1]
+
+    def histograms(self, docnums: Iterable[int]) -> tuple[list[dict], list[dict]]:
+        """Matches per month and per year, counted once."""
+        months = self._count("month", False, docnums)
+        years: Counter = Counter()
+        for key, n in months.items():
+            years[key[:4]] += n
+        return tuple([{"key": k, "count": counts[k]} for k in sorted(counts) if k] for counts in (months, years))
 
 
 def listing(counts: Counter, selected: list[str], limit: int = 20) -> list[dict]:
