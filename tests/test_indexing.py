@@ -183,3 +183,15 @@ def test_an_index_from_an_older_schema_is_refused_with_the_way_out(tmp_path):
     assert windex.open_dir(str(tmp_path / "old")).doc_count() == 0
     summary = Indexer(config).index_paths([DEMO], rebuild=True)
     assert summary.added == 49 and summary.failed == 0
+
+
+def test_display_records_of_older_indexes_still_read():
+    """Records are stored as JSON text now; indexes written before held zlib-compressed JSON."""
+    import json
+    import zlib
+
+    from search.schema import decode_doc, pack_doc, unpack_doc
+    doc = {"id": "x", "title": "Sicherheitsgarantien für die Ukraine", "signature": {"garanti": 0.5}}
+    assert isinstance(pack_doc(doc), str) and unpack_doc({"doc": pack_doc(doc)}) == doc
+    older = zlib.compress(json.dumps(doc, ensure_ascii=False).encode("utf-8"), 6)
+    assert unpack_doc({"doc": older}) == doc == decode_doc(older)
