@@ -144,3 +144,6 @@ def test_our_writer_stores_what_whoosh_writes(corpus, tmp_path):
         short = [key for key, (stats, _) in ours.items() if stats[1] < INLINE]
         assert len(short) > 1000 and all(r.term_info(*key).is_inlined() for key in short)
         assert not any(r.term_info(*key).is_inlined() for key, (stats, _) in ours.items() if stats[1] >= INLINE)
+    # inline lists and blocks pickled with protocol 3 (Whoosh's protocol 2 spells out every bytes value)
+    size = {name: sum(f.stat().st_size for f in (tmp_path / name).iterdir()) for name in made}
+    assert size["ours"] < 0.9 * size["whoosh"], size  # 1.13 times Whoosh's with protocol 2
