@@ -269,14 +269,12 @@ class FusedChain(Composable):
 
     def _tally(self, value: str, mode: str, ordered: bool = False
                ) -> tuple[dict[str, list[int]], dict[str, float], Iterable[str]]:
-        """Falls back to ``postings`` where lower-casing the whole text could differ from
-        lower-casing each word (see ``surface_counts``)."""
-        text = unicodedata.normalize("NFC", value)
-        low = text.lower()
-        if len(low) != len(text) or "\u03a3" in text:
+        """Falls back to ``postings`` where the text cannot be lower-cased as a whole (``_lowered``)."""
+        low = _lowered(value)
+        if low is None:
             poses, weights = _count_postings(*self.postings(value, mode))
             return poses, weights, poses.keys()
-        stops = stop_words(self.lang) if self.lang != SURFACE else frozenset()
+        stops = self._stops()
         occurrences: dict[str, list[int]] = {}
         for pos, word in enumerate([w for w in _WORD.findall(low) if w not in stops]):
             seen = occurrences.get(word)  # a hyphenated word is never a stop word: every kept word is a position
@@ -290,7 +288,7 @@ class FusedChain(Composable):
             for word in [w for w in words if "-" in w or "\u2010" in w or "\u2011" in w]:
                 tokens_after[word] = [(p, 1.0) for p in _PIECES.findall(word) if p not in stops]
         if self.lang == "de" and mode != "query":
-            for word, parts in (self.splitter or splitter()).compounds(words):
+            for word, parts in self._splitter().compounds(words):
                 tokens_after.setdefault(word, []).extend((p, PART_BOOST) for p in parts)
         extra = [(p, occurrences[w], boost) for w, more in tokens_after.items() for p, boost in more]
         surface = words + list({w: None for w, _, _ in extra if w not in occurrences})
@@ -329,8 +327,7 @@ class FusedChain(Composable):
         """(term, start, end) of every index-mode token, as the composed chain gives them with
         ``chars=True`` (a compound part spans its whole word): highlighting without a Python
         frame per token and filter."""
-        stops = stop_words(self.lang) if self.lang != SURFACE else frozenset()
-        split = (self.splitter or splitter()).split if self.lang == "de" else None
+        stops, split = self._stops(), self._splitter().split if self.lang == "de" else None
         found: list[tuple[str, int, int]] = []
         for match in _WORD.finditer(unicodedata.normalize("NFC", value)):
             word, start = match.group(), start_char + match.start()
@@ -344,19 +341,16 @@ class FusedChain(Composable):
                 found.append((low, at, at + len(piece)))
                 if split is not None and i == 0:
                     found += [(part, at, at + len(piece)) for part in split(low)]
-        surface = list({low: None for low, _, _ in found})
-        term_of = dict(zip(surface, self._index_terms(surface)))
+        term_of = self._term_map({low: None for low, _, _ in found})
         return [(term_of[low], s, e) for low, s, e in found]
 
     def match_spans(self, value: str, terms: set[str], start_char: int = 0) -> list[tuple[int, int]]:
         """Character spans of the tokens of ``char_tokens`` whose term is in ``terms`` (each
         distinct word looked at once, then only its occurrences are found)."""
-        text = unicodedata.normalize("NFC", value)
-        low = text.lower()
-        if len(low) != len(text) or "\u03a3" in text:
+        low = _lowered(value)
+        if low is None:
             return [(s, e) for term, s, e in self.char_tokens(value, start_char) if term in terms]
-        stops = stop_words(self.lang) if self.lang != SURFACE else frozenset()
-        split = (self.splitter or splitter()).split if self.lang == "de" else None
+        stops, split = self._stops(), self._splitter().split if self.lang == "de" else None
         tokens: list[tuple[str, str, int, int]] = []  # (word, token text, start, end within the word)
         for word in set(_WORD.findall(low)):
             if word not in stops:
@@ -365,8 +359,7 @@ class FusedChain(Composable):
                     tokens += [(word, part, 0, len(word)) for part in split(word)]
             if "-" in word or "\u2010" in word or "\u2011" in word:
                 tokens += [(word, m.group(), m.start(), m.end()) for m in _PIECES.finditer(word) if m.group() not in stops]
-        surface = list({t[1]: None for t in tokens})
-        term_of = dict(zip(surface, self._index_terms(surface)))
+        term_of = self._term_map({t[1]: None for t in tokens})
         marks: dict[str, set[tuple[int, int]]] = {}
         for word, token, s, e in tokens:
             if term_of[token] in terms:
@@ -375,6 +368,17 @@ class FusedChain(Composable):
             return []
         return [(start_char + m.start() + s, start_char + m.start() + e)
                 for m in _WORD.finditer(low) if m.group() in marks for s, e in sorted(marks[m.group()])]
+
+    def _stops(self) -> frozenset[str]:
+        return stop_words(self.lang) if self.lang != SURFACE else frozenset()
+
+    def _splitter(self) -> Splitter:
+        return self.splitter or splitter()
+
+    def _term_map(self, words) -> dict[str, str]:
+        """Word -> index term for distinct ``words``."""
+        words = list(words)
+        return dict(zip(words, self._index_terms(words)))
 
     def _index_terms(self, words: list[str]) -> list[str]:
         """Folded (German) and stemmed; each word once per process (the stemmer's own cache costs
@@ -394,9 +398,9 @@ class FusedChain(Composable):
 
     def _words(self, value: str, mode: str) -> tuple[list[str], list[int], list[bool | None]]:
         """Lower-cased words without stop words, then (German) compound parts and folding."""
-        stops = stop_words(self.lang) if self.lang != SURFACE else frozenset()
+        stops = self._stops()
         german = self.lang == "de"
-        split = (self.splitter or splitter()).split if german and mode != "query" else None
+        split = self._splitter().split if german and mode != "query" else None
         texts: list[str] = []
         poses: list[int] = []
         parts: list[bool | None] = []
@@ -452,14 +456,20 @@ def _count_postings(texts: list[str], positions: list[int], parts: list[bool | N
     return poses, weights
 
 
+def _lowered(value: str) -> str | None:
+    """The NFC text lower-cased as a whole, or None where that could differ from lower-casing each
+    word (a length change, as "İ" has; Greek capital sigma, whose final form depends on context)."""
+    text = unicodedata.normalize("NFC", value)
+    low = text.lower()
+    return None if len(low) != len(text) or "\u03a3" in text else low
+
+
 def surface_counts(value: str) -> Counter | None:
     """The surface chain's terms with their counts (``exact`` has no positions), lower-casing the
     whole text and counting in C instead of a Python step per word: a quarter of a document's
-    analysis.  None where lower-casing a whole text could differ from lower-casing each word
-    (a length change, as "İ" has; Greek capital sigma, whose final form depends on context)."""
-    text = unicodedata.normalize("NFC", value)
-    low = text.lower()
-    if len(low) != len(text) or "\u03a3" in text:
+    analysis.  None where ``_lowered`` is."""
+    low = _lowered(value)
+    if low is None:
         return None
     counts = Counter(_WORD.findall(low))
     for word in [w for w in counts if "-" in w or "\u2010" in w or "\u2011" in w]:

@@ -63,15 +63,24 @@ class Columns:
         return self._count(column, multi, docnums)
 
     def histogram(self, docnums: Iterable[int], by: str = "month") -> list[dict]:
-        return self.histograms(docnums)[0 if by == "month" else 1]
+        months = self._count("month", False, docnums)
+        return _buckets(months if by == "month" else _years(months))
 
     def histograms(self, docnums: Iterable[int]) -> tuple[list[dict], list[dict]]:
         """Matches per month and per year, counted once."""
         months = self._count("month", False, docnums)
-        years: Counter = Counter()
-        for key, n in months.items():
-            years[key[:4]] += n
-        return tuple([{"key": k, "count": counts[k]} for k in sorted(counts) if k] for counts in (months, years))
+        return _buckets(months), _buckets(_years(months))
+
+
+def _years(months: Counter) -> Counter:
+    years: Counter = Counter()
+    for key, n in months.items():
+        years[key[:4]] += n
+    return years
+
+
+def _buckets(counts: Counter) -> list[dict]:
+    return [{"key": k, "count": counts[k]} for k in sorted(counts) if k]
 
 
 def listing(counts: Counter, selected: list[str], limit: int = 20) -> list[dict]:

@@ -262,6 +262,16 @@ def test_fuzzy_and_wildcard_expansion_is_capped(engine):
     assert result["total"]["value"] >= 1
 
 
+def _rebuilt(node, rewrite):
+    """``node`` of the same class with ``rewrite`` applied to its children (a leaf as it is)."""
+    from whoosh import query as Q
+    if isinstance(node, Q.BinaryQuery):
+        return node.__class__(rewrite(node.a), rewrite(node.b))
+    if isinstance(node, Q.CompoundQuery):
+        return node.__class__([rewrite(s) for s in node.subqueries], boost=node.boost)
+    return node
+
+
 @pytest.mark.parametrize("q", ["Hochwasser Köln Pegel", "Bahnstreik Berlin", "Sicherheitsgarantie Ukraine Genf",
                                "England interest rate", "die Bahn streikt", "Zürich Stromausfall Netz"])
 def test_all_words_bonus_scores_as_the_and_it_replaces(engine, q):
@@ -276,11 +286,7 @@ def test_all_words_bonus_scores_as_the_and_it_replaces(engine, q):
         if isinstance(node, AllWords):
             words = [plain(s) for s in node.subqueries]
             return Q.Or(words + [Q.And(words, boost=node.bonus)])
-        if isinstance(node, Q.BinaryQuery):
-            return node.__class__(plain(node.a), plain(node.b))
-        if isinstance(node, Q.CompoundQuery):
-            return node.__class__([plain(s) for s in node.subqueries], boost=node.boost)
-        return node
+        return _rebuilt(node, plain)
 
     main = engine.compiler.compile(parse(q)[0])
     assert any(isinstance(leaf, AllWords) for leaf in main.children()) or "AllWords" in repr(main)
@@ -345,11 +351,7 @@ def test_length_tables_and_summed_unions_score_as_whoosh(engine, wordy_engine, w
             return AllWords([plain(s) for s in node.subqueries], boost=node.boost, bonus=node.bonus)
         if isinstance(node, NearPair):
             return Q.Phrase(node.fieldname, node.words, slop=node.slop, boost=node.boost)
-        if isinstance(node, Q.BinaryQuery):
-            return node.__class__(plain(node.a), plain(node.b))
-        if isinstance(node, Q.CompoundQuery):
-            return node.__class__([plain(s) for s in node.subqueries], boost=node.boost)
-        return node
+        return _rebuilt(node, plain)
 
     main = engine.compiler.compile(parse(q)[0])
     ours_searcher = engine.ix.searcher(weighting=ColumnBM25F(B=0.5, K1=1.2))
