@@ -51,7 +51,7 @@ DEMO = ROOT / "index_data" / "articles"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from search.check import check_index  # noqa: E402
+from search.backend.whoosh.check import check_index  # noqa: E402
 
 LOCK_NAME = "WRITELOCK.stichwort"
 PLACES = ["Berlin", "Hamburg", "München", "Köln", "Frankfurt", "Stuttgart", "Leipzig", "Dresden", "Wien", "Zürich"]

@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib.measure import TreeMemory  # noqa: E402 - after the path it lives on
+
 CORPUS = ROOT.parent / "shared" / "data" / "fang-covid-de" / "corpus.jsonl"
 
 

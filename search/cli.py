@@ -7,8 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from .config import load_config
-from .errors import StichwortError
+from search.config import load_config
+from search.errors import StichwortError
 
 
 def _progress(stream=sys.stderr):
@@ -21,7 +21,7 @@ def _progress(stream=sys.stderr):
 
 
 def cmd_index(args) -> int:
-    from .indexer import Indexer
+    from search.index.indexer import Indexer
     config = load_config(args.config, index_dir=args.index_dir)
     quiet = args.quiet or not sys.stderr.isatty()
     indexer = Indexer(config, progress=None if quiet else _progress())
@@ -39,7 +39,7 @@ def cmd_index(args) -> int:
 
 
 def cmd_delete(args) -> int:
-    from .indexer import Indexer
+    from search.index.indexer import Indexer
     config = load_config(args.config, index_dir=args.index_dir)
     count = Indexer(config).delete(args.ids)
     print(f"deleted {count} of {len(args.ids)}")
@@ -47,7 +47,7 @@ def cmd_delete(args) -> int:
 
 
 def _engine(args):
-    from .engine import Engine
+    from search.engine import Engine
     config = load_config(args.config, index_dir=args.index_dir)
     return Engine(config.index_dir, config)
 
@@ -96,14 +96,14 @@ def cmd_search(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import evaluate, print_table
+    from search.evaluate import evaluate, print_table
     report = evaluate(args.corpus, args.queries, config=load_config(args.config))
     print(json.dumps(report, indent=2) if args.json else print_table(report))
     return 0
 
 
 def cmd_eval_related(args) -> int:
-    from .evaluate import evaluate_related
+    from search.evaluate import evaluate_related
     report = evaluate_related(args.corpus, config=load_config(args.config), limit=args.limit)
     print(json.dumps(report, indent=2) if args.json else
           f"related P@10 (same category): {report['p@10']:.3f} over {report['articles']} articles")
@@ -111,7 +111,7 @@ def cmd_eval_related(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .check import inspect_index
+    from search.backend.whoosh.check import inspect_index
     config = load_config(args.config, index_dir=args.index_dir)
     report = inspect_index(config.index_dir, sample_terms=None if args.full else args.sample_terms)
     if args.json:

@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from .analysis import LANGUAGES
-from .errors import ConfigError
+from search.analysis import LANGUAGES
+from search.errors import ConfigError
 
 DEFAULTS: dict[str, Any] = {
     "index_dir": "index_data/index",

@@ -20,14 +20,16 @@ from typing import Any
 
 from whoosh import query as Q
 
-from . import analysis, facets, highlight, langid, related, suggest
-from .compiler import Compiler, date_bounds
-from .config import Config, load_config
-from .errors import BadRequest, NotFound
-from .query import parse, plain_words
-from .schema import TEXT_ROLES, text_field, unpack_doc
-from .scoring import ColumnBM25F
-from .store import open_index
+from search import analysis
+from search.backend.whoosh.schema import TEXT_ROLES, text_field, unpack_doc
+from search.backend.whoosh.scoring import ColumnBM25F
+from search.backend.whoosh.store import open_index
+from search.config import Config, load_config
+from search.errors import BadRequest, NotFound
+from search.ingest import langid
+from search.query.compile import Compiler, date_bounds
+from search.query.parse import parse, plain_words
+from search.results import facets, highlight, related, suggest
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_SIZE = 100

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .config import Config, load_config
-from .document import Article
-from .readers.fields import parse_date
+from search.config import Config, load_config
+from search.ingest.article import Article
+from search.ingest.fields import parse_date
 
 
 def load_jsonl(path: str | Path) -> Iterator[dict]:
@@ -40,7 +40,7 @@ def _article(obj: dict) -> Article:
 
 
 def build_index(corpora: Iterable[str | Path], config: Config, index_dir: Path) -> int:
-    from .indexer import Indexer
+    from search.index.indexer import Indexer
     config.data["index_dir"] = str(index_dir)
     articles = [_article(obj) for corpus in corpora for obj in load_jsonl(corpus)]
     Indexer(config).index_articles(articles, origin="eval")
@@ -67,7 +67,7 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
 
 def evaluate(corpora: list[str], query_files: list[str], config: Config | None = None) -> dict[str, Any]:
     """MRR@10, Recall@1, Recall@10 and nDCG@10, overall and per language."""
-    from .engine import Engine
+    from search.engine import Engine
     config = config or load_config()
     with tempfile.TemporaryDirectory(prefix="stichwort-eval-") as tmp:
         n_docs = build_index(corpora, config, Path(tmp))
@@ -86,7 +86,7 @@ def evaluate(corpora: list[str], query_files: list[str], config: Config | None =
 
 def evaluate_related(corpus: str, config: Config | None = None, limit: int | None = None) -> dict[str, Any]:
     """Precision@10 of same-category articles among ``related`` (same story first)."""
-    from .engine import Engine
+    from search.engine import Engine
     config = config or load_config()
     objs = list(load_jsonl(corpus))
     category = {str(o["id"]): o.get("category") for o in objs}

@@ -157,7 +157,7 @@ def write_bad_corpus(directory: str | os.PathLike) -> BadCorpus:
     bad("bad/blank.md", b" \n\t\r\n", "empty file")
     bad("bad/image.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4,
         "binary file (NUL byte at offset 8)")
-    bad("bad/nul-inside.txt", "Titel\n\nText mit ".encode() + b"\x00\x00" + " Nullbytes.".encode(),
+    bad("bad/nul-inside.txt", b"Titel\n\nText mit " + b"\x00\x00" + b" Nullbytes.",
         "binary file (NUL byte at offset 16)")
     bad("bad/truncated.json", b'{"title": "Abgeschnitten",\n "body": "Der Text bricht ab',
         "invalid JSON: Unterminated string")

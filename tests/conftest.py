@@ -23,7 +23,7 @@ def run_cli(*args: str, cwd: Path | None = None):
 @pytest.fixture(scope="session")
 def demo_index(tmp_path_factory) -> Path:
     from search.config import load_config
-    from search.indexer import Indexer
+    from search.index.indexer import Indexer
     index_dir = tmp_path_factory.mktemp("demo-index")
     summary = Indexer(load_config(index_dir=index_dir)).index_paths([DEMO])
     assert summary.failed == 0, summary.failures

@@ -6,7 +6,7 @@ import unicodedata
 import pytest
 
 from search import analysis
-from search.langid import detect, query_languages
+from search.ingest.langid import detect, query_languages
 
 
 def index_terms(lang: str, text: str) -> set[str]:
@@ -129,9 +129,11 @@ def test_fused_chain_yields_exactly_the_chains_tokens(lang, mode):
 
 def test_schema_formats_index_what_whoosh_would(tmp_path):
     """The fused formats hand Whoosh the same (term, frequency, weight, positions) as its own formats."""
-    from whoosh.formats import Frequency, Positions
-    from search.schema import build_schema
     from pathlib import Path
+
+    from whoosh.formats import Frequency, Positions
+
+    from search.backend.whoosh.schema import build_schema
     schema = build_schema(["de", "en"])
     demo = [p.read_text(encoding="utf-8") for p in sorted((Path(__file__).parent.parent / "index_data" / "articles").iterdir())]
     texts = [(EDGE_CASES[0] + " " + EDGE_CASES[1]) * 3, "\n".join(demo), "İstanbul-İzmir Σ-ΣΟΦΙΑ ΟΔΟΣ'Α x‑y‐z-x"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from search.check import check_index
+from search.backend.whoosh.check import check_index
 from search.engine import Engine
 
 try:

@@ -12,7 +12,7 @@ import pytest
 try:
     from web_conftest_helpers import CHROMIUM, CHROMIUM_ARGS, require_chromium, start_live_server
 except ImportError:  # tests/ imported as a package
-    from tests.web_conftest_helpers import CHROMIUM, CHROMIUM_ARGS, require_chromium, start_live_server
+    from tests.web_conftest_helpers import start_live_server
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from search.check import check_index
+from search.backend.whoosh.check import check_index
 from search.engine import Engine
 from web.server import BackgroundServer
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from search.check import check_index, inspect_index
+from search.backend.whoosh.check import check_index, inspect_index
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))

@@ -24,7 +24,7 @@ import pytest
 try:
     from web_conftest_helpers import CHROMIUM, CHROMIUM_ARGS, parse_html, require_chromium, start_live_server
 except ImportError:  # tests/ imported as a package
-    from tests.web_conftest_helpers import CHROMIUM, CHROMIUM_ARGS, parse_html, require_chromium, start_live_server
+    from tests.web_conftest_helpers import parse_html, start_live_server
 
 ROOT = Path(__file__).resolve().parents[1]
 MARK = "XSSRAN"  # every payload that runs would report this via alert(), console or window.__xss

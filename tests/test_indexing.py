@@ -6,7 +6,6 @@ import json
 import os
 
 import pytest
-
 from conftest import DEMO, run_cli
 
 
@@ -119,8 +118,7 @@ def test_delete_and_stats(tmp_path):
 
 
 def test_second_indexer_gets_a_clear_message(tmp_path):
-    from search.errors import IndexLocked
-    from search.store import write_lock
+    from search.backend.whoosh.store import write_lock
     with write_lock(tmp_path):
         out = run_cli("index", "--index-dir", str(tmp_path), str(DEMO))
     assert out.returncode == 2 and "another indexer" in out.stderr
@@ -140,6 +138,7 @@ def test_unreadable_file_is_reported(tmp_path):
     import shutil
     import subprocess
     import sys
+
     from conftest import ROOT
     src = tmp_path / "in"
     src.mkdir()
@@ -166,12 +165,13 @@ def test_unreadable_file_is_reported(tmp_path):
 def test_an_index_from_an_older_schema_is_refused_with_the_way_out(tmp_path):
     """An index built before a field existed (here: ``day``) is refused before anything is
     written, with the rebuild command; --rebuild then works and keeps nothing stale."""
+    from conftest import DEMO
     from whoosh import index as windex
+
+    from search.backend.whoosh.schema import build_schema
     from search.config import load_config
     from search.errors import StichwortError
-    from search.indexer import Indexer
-    from search.schema import build_schema
-    from conftest import DEMO
+    from search.index.indexer import Indexer
     config = load_config(index_dir=tmp_path / "old")
     old = build_schema(list(config["languages"]))
     old.remove("day")
@@ -190,7 +190,7 @@ def test_display_records_of_older_indexes_still_read():
     import json
     import zlib
 
-    from search.schema import decode_doc, pack_doc, unpack_doc
+    from search.backend.whoosh.schema import decode_doc, pack_doc, unpack_doc
     doc = {"id": "x", "title": "Sicherheitsgarantien für die Ukraine", "signature": {"garanti": 0.5}}
     assert isinstance(pack_doc(doc), str) and unpack_doc({"doc": pack_doc(doc)}) == doc
     older = zlib.compress(json.dumps(doc, ensure_ascii=False).encode("utf-8"), 6)

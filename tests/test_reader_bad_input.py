@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from search.document import Article, ReadFailure
-from search.readers import SourceFile, parse, read_paths
+from search.ingest import SourceFile, parse, read_paths
+from search.ingest.article import Article, ReadFailure
 
 GOOD = "Gute Meldung\n\nTeaser.\n\nBerlin - Text.\n"
 MB = 1024 * 1024

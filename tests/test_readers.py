@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from search.document import Article, ReadFailure
-from search.readers import SourceFile, discover, parse, read_paths
-from search.readers.encoding import decode
+from search.ingest import SourceFile, discover, parse, read_paths
+from search.ingest.article import Article, ReadFailure
+from search.ingest.encoding import decode
 
 SAMPLE = Path(__file__).parents[1].parent / "shared/formats/n-ag-article.txt"
 

@@ -139,9 +139,10 @@ def test_highlights_mark_compounds_and_escape(engine):
 
 def test_exact_match_outranks_part_only_match(tmp_path):
     import json
+
     from search.config import load_config
     from search.engine import Engine
-    from search.indexer import Indexer
+    from search.index.indexer import Indexer
     src = tmp_path / "a.jsonl"
     src.write_text("\n".join(json.dumps(d) for d in [
         {"id": "part", "title": "Neue Sicherheitsgarantien", "body": "Die Sicherheitsgarantien gelten.", "language": "de"},
@@ -226,9 +227,10 @@ def test_multi_segment_index_with_filters_and_facets(tmp_path):
     """Regression: several commits leave several segments; filters, facets and collapse
     must work across them, also for documents without sources or dates."""
     import json
+
     from search.config import load_config
     from search.engine import Engine
-    from search.indexer import Indexer
+    from search.index.indexer import Indexer
     src = tmp_path / "many.jsonl"
     with open(src, "w", encoding="utf-8") as fh:
         for i in range(240):
@@ -278,9 +280,9 @@ def test_all_words_bonus_scores_as_the_and_it_replaces(engine, q):
     """``AllWords`` reads each word once but must score exactly as Or(words + [And(words, boost=bonus)])."""
     from whoosh import query as Q
 
-    from search.allwords import AllWords
-    from search.compiler import ALL_BONUS
-    from search.query import parse
+    from search.backend.whoosh.allwords import AllWords
+    from search.query.compile import ALL_BONUS
+    from search.query.parse import parse
 
     def plain(node):  # the formulation AllWords replaces, everywhere in the tree
         if isinstance(node, AllWords):
@@ -303,9 +305,10 @@ def wordy_engine(tmp_path_factory):
     """600 generated German articles in three segments: posting lists long enough for blocks."""
     import json
     import random
+
     from search.config import load_config
     from search.engine import Engine
-    from search.indexer import Indexer
+    from search.index.indexer import Indexer
     rng = random.Random(7)
     words = ("Sicherheit Garantie Sicherheitsgarantie Sicherheitsgarantien Ukraine Krieg Bahn streikt Hochwasser "
              "Köln Pegel Zinsen Inflation England interest rate Genf Verhandlungen der die und ist").split()
@@ -334,11 +337,11 @@ def test_length_tables_and_summed_unions_score_as_whoosh(engine, wordy_engine, w
     from whoosh import query as Q
     from whoosh.scoring import BM25F
 
-    from search import scoring
-    from search.allwords import AllWords
-    from search.near import NearPair
-    from search.query import parse
-    from search.scoring import ColumnBM25F, SummedOr, _SummingUnion
+    from search.backend.whoosh import scoring
+    from search.backend.whoosh.allwords import AllWords
+    from search.backend.whoosh.near import NearPair
+    from search.backend.whoosh.scoring import ColumnBM25F, SummedOr, _SummingUnion
+    from search.query.parse import parse
 
     block_leaves = []
     table_clause = scoring._table_clause
@@ -380,7 +383,7 @@ def test_near_pair_matches_as_whoosh_sloppy_phrase(engine):
     leaving out documents that have both words too far apart or in the other order."""
     from whoosh import query as Q
 
-    from search.near import NearPair
+    from search.backend.whoosh.near import NearPair
     searcher = engine._searcher
     pairs = [("ukrain", "krieg"), ("krieg", "ukrain"), ("bahn", "streik"), ("sicherheitsgarantien", "ukrain"),
              ("koln", "pegel"), ("zins", "inflation"), ("genf", "verhandl")]
@@ -401,10 +404,11 @@ def test_near_pair_matches_as_whoosh_sloppy_phrase(engine):
 def test_refresh_learns_the_words_of_new_segments_only(tmp_path, monkeypatch):
     """Query-side decompounding knows words indexed after the engine opened; a refresh reads only new segments."""
     import json
+
     from search import analysis
     from search.config import load_config
     from search.engine import Engine
-    from search.indexer import Indexer
+    from search.index.indexer import Indexer
     index_dir = tmp_path / "idx"
     first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     first.write_text(json.dumps({"id": "a", "title": "Hafen", "body": "Der Hafen ist voll.", "language": "de"}) + "\n")

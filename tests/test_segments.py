@@ -6,7 +6,6 @@ import random
 from pathlib import Path
 
 import pytest
-
 from conftest import DEMO
 
 QUERIES = ["Garantie", "Bahnstreik Berlin", '"Deutsche Bahn"', "Hochwasser Köln", "Ukraine", "Stromausfall"]
@@ -14,8 +13,8 @@ QUERIES = ["Garantie", "Bahnstreik Berlin", '"Deutsche Bahn"', "Hochwasser Köln
 
 def _corpus(path: Path, n: int, prefix: str = "a") -> Path:
     """``n`` German articles recombined from the demo archive's paragraphs (seeded), dated over a month."""
-    from search.langid import detect
-    from search.readers import discover, parse, read_bytes
+    from search.ingest import discover, parse, read_bytes
+    from search.ingest.langid import detect
     paragraphs, titles = [], []
     for source in discover([DEMO]):
         for article in parse(source, read_bytes(source, 1 << 20)):
@@ -39,7 +38,7 @@ def corpus(tmp_path_factory) -> Path:
 def _index(corpus: Path, index_dir: Path, workers: int):
     from search.config import load_config
     from search.engine import Engine
-    from search.indexer import Indexer
+    from search.index.indexer import Indexer
     config = load_config(index_dir=index_dir)
     config.data["indexing"].update(workers=workers, batch_size=450)
     summary = Indexer(config).index_paths([corpus])
@@ -66,11 +65,11 @@ def test_parallel_writers_give_the_single_writers_results(corpus, tmp_path):
 
 
 def test_compaction_merges_small_segments_and_keeps_deletions(corpus, tmp_path):
-    from search import segments
+    from search.backend.whoosh import segments
+    from search.backend.whoosh.store import open_index
     from search.config import load_config
     from search.engine import Engine
-    from search.indexer import Indexer
-    from search.store import open_index
+    from search.index.indexer import Indexer
     index_dir = tmp_path / "i"
     config = load_config(index_dir=index_dir)
     config.data["indexing"].update(workers=2, batch_size=450)
@@ -123,8 +122,8 @@ def test_our_writer_stores_what_whoosh_writes(corpus, tmp_path):
     from whoosh import index
     from whoosh.writing import SegmentWriter
 
-    from search.schema import build_schema
-    from search.segments import INLINE, open_writer
+    from search.backend.whoosh.schema import build_schema
+    from search.backend.whoosh.segments import INLINE, open_writer
     articles = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()[:300]]
     made = {}
     for name, make in (("whoosh", SegmentWriter), ("ours", open_writer)):

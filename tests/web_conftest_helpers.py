@@ -8,9 +8,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -28,19 +28,19 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 class Node:
     """An element of a parsed HTML page (enough for tests: tag, attributes, children, text)."""
 
-    def __init__(self, tag: str, attrs: dict[str, str | None], parent: "Node | None" = None):
+    def __init__(self, tag: str, attrs: dict[str, str | None], parent: Node | None = None):
         self.tag = tag
         self.attrs = attrs
         self.parent = parent
         self.children: list[Node | str] = []
 
-    def iter(self) -> Iterator["Node"]:
+    def iter(self) -> Iterator[Node]:
         yield self
         for child in self.children:
             if isinstance(child, Node):
                 yield from child.iter()
 
-    def find_all(self, tag: str | None = None, cls: str | None = None, **attrs: str) -> list["Node"]:
+    def find_all(self, tag: str | None = None, cls: str | None = None, **attrs: str) -> list[Node]:
         out = []
         for node in self.iter():
             if tag and node.tag != tag:
@@ -52,11 +52,11 @@ class Node:
             out.append(node)
         return out
 
-    def find(self, tag: str | None = None, cls: str | None = None, **attrs: str) -> "Node | None":
+    def find(self, tag: str | None = None, cls: str | None = None, **attrs: str) -> Node | None:
         found = self.find_all(tag, cls, **attrs)
         return found[0] if found else None
 
-    def one(self, tag: str | None = None, cls: str | None = None, **attrs: str) -> "Node":
+    def one(self, tag: str | None = None, cls: str | None = None, **attrs: str) -> Node:
         found = self.find_all(tag, cls, **attrs)
         assert found, f"no <{tag or '*'} class={cls} {attrs}> in the page"
         return found[0]

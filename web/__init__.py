@@ -7,11 +7,12 @@ result.  The web layer never imports the index library itself.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError, RequestURITooLarge, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge, RequestURITooLarge
 
 from search.errors import BadRequest as EngineBadRequest
 from search.errors import NotFound as EngineNotFound

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from email.utils import format_datetime
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, request, url_for

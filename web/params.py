@@ -7,8 +7,9 @@ parameter, which the app turns into a 400.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from werkzeug.datastructures import MultiDict
 

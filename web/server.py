@@ -18,8 +18,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, NoReturn, Sequence
+from typing import IO, NoReturn
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 THREADS = 4
@@ -131,7 +132,7 @@ class BackgroundServer:
             return self.log_path.read_text("utf-8", "replace")
         return ""
 
-    def start(self) -> "BackgroundServer":
+    def start(self) -> BackgroundServer:
         last_error: Exception | None = None
         for _attempt in range(3):  # a picked free port can be taken before gunicorn binds it
             port = self._fixed_port or free_port(self.host)
@@ -181,7 +182,7 @@ class BackgroundServer:
             self._log.close()
             self._log = None
 
-    def __enter__(self) -> "BackgroundServer":
+    def __enter__(self) -> BackgroundServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

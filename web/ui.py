@@ -14,8 +14,20 @@ from . import i18n
 from .core import get_engine, t, ui_lang
 from .params import FACETS, MAX_PAGE, SearchParams, parse_search
 from .present import (
-    bar_level, body_blocks, content_lang, external_url, format_date, format_seconds, highlight_html, iso_date,
-    join_fragments, page_count, page_window, period_label, period_range, source_link,
+    bar_level,
+    body_blocks,
+    content_lang,
+    external_url,
+    format_date,
+    format_seconds,
+    highlight_html,
+    iso_date,
+    join_fragments,
+    page_count,
+    page_window,
+    period_label,
+    period_range,
+    source_link,
 )
 
 bp = Blueprint("ui", __name__)

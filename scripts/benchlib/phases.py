@@ -115,7 +115,7 @@ def stichwort_config(index_dir: str, workers: int):
 
 
 def index_stichwort(spec: dict) -> dict:
-    from search.indexer import Indexer
+    from search.index.indexer import Indexer
     config = stichwort_config(spec["index_dir"], spec["workers"])
     progress = _Progress(spec.get("progress"), f"stichwort w={spec['workers']}")
     indexer = Indexer(config, progress=progress)
@@ -250,7 +250,7 @@ def profile_index(spec: dict) -> dict:
     import io
     import pstats
 
-    from search.indexer import Indexer
+    from search.index.indexer import Indexer
     config = stichwort_config(spec["index_dir"], spec["workers"])
     indexer = Indexer(config)
     prof = cProfile.Profile()

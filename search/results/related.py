@@ -20,10 +20,10 @@ from collections.abc import Callable
 
 from whoosh import query as Q
 
-from . import analysis
-from .schema import text_field, unpack_doc
-from .scoring import SummedOr
-from .stories import cosine
+from search import analysis
+from search.backend.whoosh.schema import text_field, unpack_doc
+from search.backend.whoosh.scoring import SummedOr
+from search.index.stories import cosine
 
 QUERY_TERMS = 120
 DEPTH = 100

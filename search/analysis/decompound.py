@@ -26,9 +26,9 @@ MIN_WORD = 8
 @lru_cache(maxsize=1)
 def _wordfreq_de() -> dict[str, float]:
     """German words with their Zipf frequency, from the list wordfreq ships."""
-    from wordfreq import get_frequency_dict  # local: loading takes ~0.5 s
-
     from math import log10
+
+    from wordfreq import get_frequency_dict  # local: loading takes ~0.5 s
     return {w: log10(f) + 9 for w, f in get_frequency_dict("de").items() if w.isalpha()}
 
 

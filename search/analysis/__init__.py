@@ -16,7 +16,7 @@ import Stemmer
 from whoosh.analysis import Composable, Filter, LowercaseFilter, Token, Tokenizer
 from whoosh.lang.stopwords import stoplists
 
-from .decompound import Splitter
+from search.analysis.decompound import Splitter
 
 #: ISO 639-1 code -> PyStemmer (Snowball) algorithm.
 SNOWBALL = {

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from search.document import Article, ReadError
-from search.readers.encoding import require_content
-from search.readers.fields import build_article, split_fields, split_paragraphs, type_name
+from search.ingest.article import Article, ReadError
+from search.ingest.encoding import require_content
+from search.ingest.fields import build_article, split_fields, split_paragraphs, type_name
 
 if TYPE_CHECKING:
-    from search.readers import SourceFile
+    from search.ingest import SourceFile
 
 _OPENER = "---"
 _CLOSERS = ("---", "...")

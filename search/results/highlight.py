@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
-from . import analysis
+from search import analysis
 
 FRAGMENT_CHARS = 220
 MAX_FRAGMENTS = 2

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from search.document import Article
-from search.readers.encoding import require_content
-from search.readers.fields import build_article, split_paragraphs
+from search.ingest.article import Article
+from search.ingest.encoding import require_content
+from search.ingest.fields import build_article, split_paragraphs
 
 if TYPE_CHECKING:
-    from search.readers import SourceFile
+    from search.ingest import SourceFile
 
 #: Trailer keys (lowercase) that fill Article fields; other keys go to ``extra``.
 TRAILER_FIELDS = {

@@ -17,7 +17,7 @@ from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.formats import Frequency, Positions
 from whoosh.system import pack_uint
 
-from .analysis import SURFACE, FusedChain, analyzer, index_analyzer, surface_analyzer, surface_counts
+from search.analysis import SURFACE, FusedChain, analyzer, index_analyzer, surface_analyzer, surface_counts
 
 TEXT_ROLES = ("title", "teaser", "body")
 SCHEMA_VERSION = 1

@@ -17,7 +17,7 @@ from pathlib import Path
 from whoosh import index as windex
 from whoosh.fields import Schema
 
-from .errors import IndexLocked, StichwortError
+from search.errors import IndexLocked, StichwortError
 
 LOCK_NAME = "WRITELOCK.stichwort"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .analysis import BIGRAM, SNOWBALL
+from search.analysis import BIGRAM, SNOWBALL
 
 MIN_WORDS = 3  # below this, detection is a guess
 

@@ -78,7 +78,7 @@ class _AllWordsMatcher(Matcher):
     def children(self) -> list[Matcher]:
         return list(self._parts)
 
-    def copy(self) -> "_AllWordsMatcher":
+    def copy(self) -> _AllWordsMatcher:
         return _AllWordsMatcher([m.copy() for m in self._parts], self._bonus)
 
     def replace(self, minquality=0) -> Matcher:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .schema import decode_doc
+from search.backend.whoosh.schema import decode_doc
 
 #: Stored fields every document has (see ``Indexer.record``).
 REQUIRED_STORED = ("id", "doc", "src", "story")

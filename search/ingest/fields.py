@@ -12,11 +12,11 @@ import unicodedata
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from search.document import KNOWN_FIELDS, Article, ReadError, ReadFailure
-from search.readers.encoding import normalize_text
+from search.ingest.article import KNOWN_FIELDS, Article, ReadError, ReadFailure
+from search.ingest.encoding import normalize_text
 
 if TYPE_CHECKING:
-    from search.readers import SourceFile
+    from search.ingest import SourceFile
 
 MAX_TITLE_CHARS = 1000
 MAX_BODY_CHARS = 2_000_000

@@ -33,8 +33,8 @@ from whoosh.system import pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import MERGE_SMALL, SegmentWriter
 
-from .schema import fused_items
-from .store import open_index
+from search.backend.whoosh.schema import fused_items
+from search.backend.whoosh.store import open_index
 
 MIN_SHARE = 100     # documents per worker below which forking costs more than it saves
 MAX_SEGMENTS = 24   # more than this after a run: merge the smallest (a bulk run of 100,000 makes 20)

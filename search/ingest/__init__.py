@@ -11,16 +11,17 @@ import io
 import os
 import stat
 import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Union
+from typing import Union
 
-from search.document import Article, ReadError, ReadFailure
-from search.readers.encoding import decode
-from search.readers.fields import read_failure
-from search.readers.frontmatter import parse_markdown
-from search.readers.jsonish import looks_like_jsonl, parse_json, parse_jsonl
-from search.readers.n_ag import parse_n_ag
+from search.ingest.article import Article, ReadError, ReadFailure
+from search.ingest.encoding import decode
+from search.ingest.fields import read_failure
+from search.ingest.frontmatter import parse_markdown
+from search.ingest.jsonish import looks_like_jsonl, parse_json, parse_jsonl
+from search.ingest.n_ag import parse_n_ag
 
 __all__ = [
     "DEFAULT_MAX_BYTES", "SourceFile", "discover", "parse", "read_bytes", "read_paths",
@@ -39,7 +40,7 @@ class SourceFile:
 
 
 Result = Union[Article, ReadFailure]
-Reader = Callable[..., Union[Result, list[Result]]]
+Reader = Callable[..., Result | list[Result]]
 
 _READERS: dict[str, Reader] = {
     ".json": parse_json,

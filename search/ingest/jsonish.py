@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from search.document import Article, ReadError, ReadFailure
-from search.readers.fields import article_from_mapping, read_failure, type_name
+from search.ingest.article import Article, ReadError, ReadFailure
+from search.ingest.fields import article_from_mapping, read_failure, type_name
 
 if TYPE_CHECKING:
-    from search.readers import SourceFile
+    from search.ingest import SourceFile
 
 
 def parse_json(text: str, *, source: SourceFile) -> list[Article | ReadFailure]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from functools import lru_cache
-from typing import Any
 from weakref import WeakKeyDictionary
 
 from whoosh import query as Q

@@ -24,13 +24,15 @@ from pathlib import Path
 
 from whoosh.query import And, Or, Term
 
-from . import analysis, langid, segments, stories
-from .config import Config
-from .document import Article, ReadError, ReadFailure
-from .errors import StichwortError
-from .readers import SourceFile, discover, parse, read_bytes
-from .schema import TEXT_ROLES, build_schema, pack_doc, text_field, unpack_doc
-from .store import open_index, write_lock
+from search import analysis
+from search.backend.whoosh import segments
+from search.backend.whoosh.schema import TEXT_ROLES, build_schema, pack_doc, text_field, unpack_doc
+from search.backend.whoosh.store import open_index, write_lock
+from search.config import Config
+from search.errors import StichwortError
+from search.index import stories
+from search.ingest import SourceFile, discover, langid, parse, read_bytes
+from search.ingest.article import Article, ReadError, ReadFailure
 
 CANDIDATE_TERMS = 12  # a same-story candidate shares one of the article's top terms
 PARTIAL = "\x00partial"  # src suffix of the documents of a file not yet committed completely

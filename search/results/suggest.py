@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-
 MAX_PREFIX_SCAN = 20000
 
 

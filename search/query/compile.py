@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 
 from whoosh import query as Q
 
-from . import analysis
-from .allwords import AllWords
-from .errors import BadRequest
-from .near import NearPair
-from .query import AnyOf, Group, Phrase, Word
-from .schema import TEXT_ROLES, text_field
-from .scoring import SummedOr
+from search import analysis
+from search.backend.whoosh.allwords import AllWords
+from search.backend.whoosh.near import NearPair
+from search.backend.whoosh.schema import TEXT_ROLES, text_field
+from search.backend.whoosh.scoring import SummedOr
+from search.errors import BadRequest
+from search.query.parse import AnyOf, Group, Phrase, Word
 
 ALL_BONUS = 2.0
 NEAR_BONUS = 0.3

@@ -12,7 +12,7 @@ import unicodedata
 
 from charset_normalizer import from_bytes
 
-from search.document import ReadError
+from search.ingest.article import ReadError
 
 #: BOMs that switch to a wide encoding; UTF-32 first, its BOM starts like UTF-16's.
 _WIDE_BOMS = (

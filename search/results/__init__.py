@@ -1,0 +1,1 @@
+"""What a search returns besides the ranked ids: facets, highlights, suggestions, related coverage."""
