@@ -49,8 +49,8 @@ def _index(corpus: Path, index_dir: Path, workers: int):
 def test_parallel_writers_give_the_single_writers_results(corpus, tmp_path):
     one, two = _index(corpus, tmp_path / "w1", 1), _index(corpus, tmp_path / "w2", 2)
     try:
-        assert len(two._searcher.reader().leaf_readers()) == 2, "two worker processes, two segments"
-        assert len(one._searcher.reader().leaf_readers()) == 1
+        assert len(two.backend.snapshot().segments) == 2, "two worker processes, two segments"
+        assert len(one.backend.snapshot().segments) == 1
         for q in QUERIES:
             a, b = one.search(q, size=50), two.search(q, size=50)
             assert a["total"] == b["total"] and a["total"]["value"] > 0, q

@@ -17,14 +17,10 @@ from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.formats import Frequency, Positions
 from whoosh.system import pack_uint
 
+from search.index.fields import TEXT_ROLES, text_field  # noqa: F401 - re-exported
 from search.analysis import SURFACE, FusedChain, analyzer, index_analyzer, surface_analyzer, surface_counts
 
-TEXT_ROLES = ("title", "teaser", "body")
 SCHEMA_VERSION = 1
-
-
-def text_field(role: str, lang: str) -> str:
-    return f"{role}_{lang}"
 
 
 class _Fused:
@@ -133,3 +129,23 @@ def decode_doc(raw: Any) -> dict[str, Any]:
 def unpack_doc(stored: dict[str, Any]) -> dict[str, Any]:
     """The display record of a document's stored fields."""
     return decode_doc(stored.get("doc"))
+
+
+_SIGNATURE_KEY = ',"signature":'
+
+
+def record_signature(stored: dict[str, Any]) -> dict[str, float]:
+    """The signature of a stored display record without decoding the whole record: it is the record's last
+    key (``Indexer.record`` puts it there, ``pack_doc`` writes compact JSON), and the body before it is most
+    of the record's size."""
+    raw = stored.get("doc")
+    if isinstance(raw, str):
+        at = raw.rfind(_SIGNATURE_KEY)
+        if at >= 0:
+            try:
+                value = json.loads(raw[at + len(_SIGNATURE_KEY):-1])
+            except ValueError:
+                value = None
+            if isinstance(value, dict):
+                return value
+    return decode_doc(raw).get("signature", {})

@@ -1,0 +1,81 @@
+"""Counting the matches: facets, the date histogram and story sizes, from document-value arrays.
+
+Counts are exact and need no scores: a facet is ``np.bincount`` over the
+ordinals of the matching documents; a facet with a selection counts the
+matches of the *other* selections (so checking a box never hides its
+alternatives).  Labels with equal counts keep the order of their first
+matching document.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from search.contract import FacetValue, HistogramBucket
+
+FACET_LIMIT = 20  # values listed per facet (the selected ones always)
+
+
+class Ordinals(Protocol):
+    labels: list[str]
+    ords: np.ndarray
+    docs: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Matches per label, most frequent first (ties: first matching document first)."""
+
+    items: list[tuple[str, int]]
+
+    def get(self, label: str) -> int:
+        return dict(self.items).get(label, 0)
+
+
+def count(ords: Ordinals, ids: np.ndarray, n_docs: int) -> Counts:
+    """How many of the documents ``ids`` (ascending) hold each label of a column."""
+    if ords.docs is None:
+        values = ords.ords[ids]
+        values = values[values >= 0]
+    else:
+        hit = np.zeros(n_docs, dtype=bool)
+        hit[ids] = True
+        inside = hit[ords.docs]
+        values = ords.ords[inside]
+    if not len(values):
+        return Counts([])
+    labels, first, counts = np.unique(values, return_index=True, return_counts=True)
+    order = np.lexsort((first, -counts))
+    return Counts([(ords.labels[labels[i]], int(counts[i])) for i in order])
+
+
+def listing(counts: Counts, selected: list[str], limit: int = FACET_LIMIT) -> list[FacetValue]:
+    """Most frequent first; selected values always listed, even at zero."""
+    chosen = {s.lower() for s in selected}
+    rows = counts.items[:limit]
+    shown = {v.lower() for v, _ in rows}
+    rows += [(s, counts.get(s)) for s in selected if s.lower() not in shown]
+    return [{"value": v, "count": c, "selected": v.lower() in chosen} for v, c in rows]
+
+
+def histogram(months: Ordinals, ids: np.ndarray, n_docs: int) -> tuple[list[HistogramBucket], list[HistogramBucket]]:
+    """Matches per month (``YYYY-MM``) and per year, in time order, empty keys left out."""
+    per_month = dict(count(months, ids, n_docs).items)
+    per_year: dict[str, int] = {}
+    for key, n in per_month.items():
+        per_year[key[:4]] = per_year.get(key[:4], 0) + n
+    return _buckets(per_month), _buckets(per_year)
+
+
+def _buckets(counts: dict[str, int]) -> list[HistogramBucket]:
+    return [{"key": k, "count": counts[k]} for k in sorted(counts) if k]
+
+
+def story_keys(stories: Ordinals, ids: np.ndarray) -> np.ndarray:
+    """Each document's story number (its own negative number when it has none)."""
+    keys = stories.ords[ids].astype(np.int64)
+    lonely = keys < 0
+    keys[lonely] = -1 - ids[lonely].astype(np.int64)
+    return keys

@@ -1,0 +1,404 @@
+"""Evaluating a plan over posting arrays: the match set and its scores, vectorised.
+
+Every plan node (``search.query.plan``) evaluates to ``Hits``: ascending
+document numbers and one score each.  A term's hits come from the source
+(``scored``: BM25F per document, computed once per commit); compound nodes add,
+intersect and subtract whole arrays with numpy instead of stepping a matcher
+per posting.  Scores follow Whoosh's matchers (the sum of the children's
+scores, boosts multiplied in), so rankings match the Whoosh query path they
+replace (``tests/test_match.py`` compares them on real indexes).
+
+Bonuses that need positions (``Near``) only ever add to documents that match
+anyway; where a plan allows it they are *deferred*: the evaluator returns the
+match set without them and the ranker (``search.results.rank``) computes them
+for the best candidates only, with an upper bound that keeps the top k exact.
+
+A ``Budget`` bounds the work a query may cause: wildcard and fuzzy words
+expand to at most ``max_expansions`` terms (the most frequent), a query to
+``max_clauses`` term look-ups, and a deadline stops evaluation (``Timeout``).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import numpy as np
+
+from search.query import plan as P
+
+_EMPTY_IDS = np.zeros(0, dtype=np.int32)
+_EMPTY_SCORES = np.zeros(0, dtype=np.float64)
+_MICROSECOND = timedelta(microseconds=1)
+_DENSE_SHARE = 16  # above n / 16 postings, sums go through a dense array of all documents
+
+
+class Source(Protocol):
+    """What the evaluator reads: one commit's arrays (``search.backend.whoosh.snapshot.Snapshot``)."""
+
+    n: int
+    live: np.ndarray
+    has_deletions: bool
+
+    def scored(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]: ...
+    def positions(self, field: str, term: str, docs: np.ndarray) -> list[list[int]]: ...
+    def top_prefix_terms(self, field: str, prefix: str, limit: int) -> list[str]: ...
+    def top_terms_within(self, field: str, text: str, maxdist: int, prefix: int, limit: int) -> list[str]: ...
+    def dates(self) -> np.ndarray: ...  # int64 microseconds since datetime.min, -1 for none
+    def ordinals(self, column: str, multi: bool = False) -> Any: ...  # see search.results.collect.Ordinals
+
+
+class Timeout(Exception):
+    """The query ran past its deadline (``Budget.seconds``)."""
+
+
+@dataclass
+class Budget:
+    """How much work one query may cause; ``notes`` says where it was cut."""
+
+    max_expansions: int = 200
+    max_clauses: int = 5000
+    seconds: float | None = None
+    started: float = field(default_factory=time.perf_counter)
+    clauses: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def check(self) -> None:
+        if self.seconds is not None and time.perf_counter() - self.started > self.seconds:
+            raise Timeout(f"the query took longer than {self.seconds:g} s")
+
+    def charge(self, clauses: int = 1) -> bool:
+        """Count term look-ups; False once the query has used its share."""
+        self.clauses += clauses
+        return self.clauses <= self.max_clauses
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+
+@dataclass(frozen=True)
+class Hits:
+    """Documents (ascending numbers) and their scores."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+EMPTY = Hits(_EMPTY_IDS, _EMPTY_SCORES)
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A ``Near`` bonus left for the ranker, with the factor the enclosing sums multiply it by."""
+
+    node: P.Near
+    scale: float
+
+
+class Evaluator:
+    """Evaluates plan nodes over one source; ``deferred`` collects the bonuses left for ranking."""
+
+    def __init__(self, source: Source, budget: Budget | None = None, defer: bool = True):
+        self.src = source
+        self.n = source.n
+        self.budget = budget or Budget()
+        self.defer = defer
+        self.deferred: list[Deferred] = []
+        self.expanded: dict[tuple[str, str], list[str]] = {}  # (field, word) -> terms, for highlighting
+
+    def run(self, node: P.Node) -> Hits:
+        """The live documents matching ``node``, with scores."""
+        return self._eval(node, 1.0 if self.defer else None)
+
+    # Each ``_eval`` gets ``scale``: the factor enclosing sums multiply this node's score by, or None where a
+    # deferred bonus would not be exact (inside intersections, exclusions, filters, the all-words factor).
+    def _eval(self, node: P.Node, scale: float | None) -> Hits:
+        self.budget.check()
+        method = getattr(self, "_" + type(node).__name__.lower())
+        return method(node, scale)
+
+    # -- leaves ---------------------------------------------------------------------------------------------
+    def _term(self, node: P.Term, scale: float | None) -> Hits:
+        if not self.budget.charge():
+            self.budget.note("the query is too long: only its first words were searched")
+            return EMPTY
+        ids, scores = self.src.scored(node.field, node.text)
+        return Hits(ids, scores * node.boost if node.boost != 1.0 else scores)
+
+    def _prefix(self, node: P.Prefix, scale: float | None) -> Hits:
+        terms = self._expand(node.field, node.text, lambda limit: self.src.top_prefix_terms(node.field, node.text, limit))
+        hits = _union([self._term(P.Term(node.field, t), None) for t in terms], self.n, ids_only=True)
+        return Hits(hits.ids, np.full(len(hits.ids), float(node.boost)))
+
+    def _fuzzy(self, node: P.Fuzzy, scale: float | None) -> Hits:
+        terms = self._expand(node.field, node.text, lambda limit: self.src.top_terms_within(
+            node.field, node.text, node.maxdist, node.prefix, limit))
+        return _union([self._term(P.Term(node.field, t, node.boost), None) for t in terms], self.n)
+
+    def _expand(self, field: str, text: str, find) -> list[str]:
+        limit = self.budget.max_expansions
+        terms = find(limit + 1)
+        if len(terms) > limit:
+            self.budget.note(f"{text}: only the {limit} most frequent of its many words were searched")
+            terms = terms[:limit]
+        self.expanded[(field, text)] = terms
+        return terms
+
+    def _phrase(self, node: P.Phrase, scale: float | None) -> Hits:
+        parts = [self._term(P.Term(node.field, t), None) for t in node.terms]
+        if not parts or any(not len(p) for p in parts):
+            return EMPTY
+        both = _intersect(parts)
+        if len(node.terms) > 1 and len(both):
+            keep = self._phrase_docs(node, both.ids)
+            both = Hits(both.ids[keep], both.scores[keep])
+        return Hits(both.ids, both.scores * node.boost) if node.boost != 1.0 else both
+
+    def _phrase_docs(self, node: P.Phrase, docs: np.ndarray) -> np.ndarray:
+        """Boolean per doc of ``docs``: the terms occur in order, each within ``slop`` of the previous."""
+        lists = [self.src.positions(node.field, t, docs) for t in node.terms]
+        slop = node.slop
+        keep = np.zeros(len(docs), dtype=bool)
+        for i in range(len(docs)):
+            spans = [(p, p) for p in lists[0][i]]
+            for other in lists[1:]:
+                spans = _extend_spans(spans, other[i], slop)
+                if not spans:
+                    break
+            keep[i] = bool(spans)
+        return keep
+
+    def _near(self, node: P.Near, scale: float | None) -> Hits:
+        if scale is not None:
+            self.deferred.append(Deferred(node, scale))
+            return EMPTY
+        return near_scores(self.src, node, None)
+
+    def _every(self, node: P.Every, scale: float | None) -> Hits:
+        ids = np.flatnonzero(self.src.live).astype(np.int32)
+        return Hits(ids, np.ones(len(ids)))
+
+    def _nothing(self, node: P.Nothing, scale: float | None) -> Hits:
+        return EMPTY
+
+    def _value(self, node: P.Value, scale: float | None) -> Hits:
+        terms = []
+        for value in node.values:
+            terms.append(P.Term(node.field, value))
+            if node.field == "source":  # "quelle:zeit" finds zeit.de too
+                terms.append(P.Prefix(node.field, value + "."))
+        hits = _union([self._eval(t, None) for t in terms], self.n, ids_only=True)
+        return Hits(hits.ids, np.zeros(len(hits.ids)))
+
+    def _daterange(self, node: P.DateRange, scale: float | None) -> Hits:
+        ids = date_mask_ids(self.src.dates(), self.src.live, node.start, node.end)
+        return Hits(ids, np.zeros(len(ids)))
+
+    # -- compounds ------------------------------------------------------------------------------------------
+    def _sum(self, node: P.Sum, scale: float | None) -> Hits:
+        inner = None if scale is None else scale * node.boost
+        parts = [self._eval(c, inner) for c in node.children]
+        if node.boost != 1.0:
+            parts = [Hits(p.ids, p.scores * node.boost) for p in parts]
+        return _union(parts, self.n)
+
+    def _allwords(self, node: P.AllWords, scale: float | None) -> Hits:
+        parts = [self._eval(c, None) for c in node.children]
+        if len(parts) == 1:
+            return parts[0]
+        total = _union(parts, self.n)
+        if any(not len(p) for p in parts) or not len(total):
+            return total
+        count = np.zeros(self.n, dtype=np.int16)
+        for p in parts:
+            count[p.ids] += 1
+        every = count[total.ids] == len(parts)
+        scores = total.scores.copy()
+        scores[every] += scores[every] * node.bonus
+        return Hits(total.ids, scores)
+
+    def _all(self, node: P.All, scale: float | None) -> Hits:
+        parts = [self._eval(c, None) for c in node.children]
+        if len(parts) == 1:
+            return parts[0]
+        both = _intersect(parts)
+        return Hits(both.ids, both.scores * node.boost) if node.boost != 1.0 else both
+
+    def _boosted(self, node: P.Boosted, scale: float | None) -> Hits:
+        base = self._eval(node.base, scale)
+        if not len(base):
+            return base
+        extra = self._eval(node.extra, scale)
+        return add_where(base, extra)
+
+    def _exclude(self, node: P.Exclude, scale: float | None) -> Hits:
+        base = self._eval(node.base, scale)
+        if not len(base):
+            return base
+        without = self._eval(node.without, None)
+        return restrict(base, without.ids, keep=False)
+
+    def _filter(self, node: P.Filter, scale: float | None) -> Hits:
+        base = self._eval(node.base, scale)
+        for f in node.must:
+            if not len(base):
+                break
+            base = restrict(base, self._eval(f, None).ids, keep=True)
+        for f in node.must_not:
+            if not len(base):
+                break
+            base = restrict(base, self._eval(f, None).ids, keep=False)
+        return base
+
+
+# -- array operations ---------------------------------------------------------------------------------------
+def _union(parts: list[Hits], n: int, ids_only: bool = False) -> Hits:
+    """Documents in any part; scores added in part order."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return EMPTY
+    if len(parts) == 1:
+        return parts[0]
+    total = sum(len(p) for p in parts)
+    if total * _DENSE_SHARE > n:
+        hit = np.zeros(n, dtype=bool)
+        for p in parts:
+            hit[p.ids] = True
+        ids = np.flatnonzero(hit).astype(np.int32)
+        if ids_only:
+            return Hits(ids, np.zeros(len(ids)))
+        acc = np.zeros(n)
+        for p in parts:
+            acc[p.ids] += p.scores
+        return Hits(ids, acc[ids])
+    ids = np.concatenate([p.ids for p in parts])
+    order = np.argsort(ids, kind="stable")
+    ids = ids[order]
+    first = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
+    if ids_only:
+        return Hits(ids[first], np.zeros(len(first)))
+    scores = np.concatenate([p.scores for p in parts])[order]
+    return Hits(ids[first], np.add.reduceat(scores, first))
+
+
+def _intersect(parts: list[Hits]) -> Hits:
+    """Documents in every part; scores added in part order."""
+    result = parts[0]
+    for p in parts[1:]:
+        if not len(result):
+            break
+        _, ia, ib = np.intersect1d(result.ids, p.ids, assume_unique=True, return_indices=True)
+        result = Hits(result.ids[ia], result.scores[ia] + p.scores[ib])
+    return result
+
+
+def add_where(base: Hits, extra: Hits) -> Hits:
+    """``base`` with ``extra``'s scores added where it has the same documents."""
+    if not len(extra):
+        return base
+    idx = np.searchsorted(extra.ids, base.ids)
+    idx[idx == len(extra.ids)] = 0
+    found = extra.ids[idx] == base.ids
+    scores = base.scores.copy()
+    scores[found] += extra.scores[idx[found]]
+    return Hits(base.ids, scores)
+
+
+def restrict(base: Hits, ids: np.ndarray, keep: bool) -> Hits:
+    """``base`` limited to (``keep``) or without (not ``keep``) the documents in ``ids``."""
+    inside = np.isin(base.ids, ids, assume_unique=True)
+    mask = inside if keep else ~inside
+    return Hits(base.ids[mask], base.scores[mask])
+
+
+def _extend_spans(spans: list[tuple[int, int]], following: list[int], slop: int) -> list[tuple[int, int]]:
+    """Whoosh's ``SpanNear2`` step (ordered, mindist 1): spans followed by a position within ``slop``."""
+    out = set()
+    for start, end in spans:
+        for pos in following:
+            if pos < start:
+                continue
+            dist = 0 if pos <= end else pos - end
+            if 1 <= dist <= slop:
+                out.add((start, max(end, pos)))
+            elif pos > end + slop:
+                break
+    return sorted(out)
+
+
+def near_scores(src: Source, node: P.Near, among: np.ndarray | None) -> Hits:
+    """Documents (of ``among``, or all) where ``second`` follows ``first`` within ``slop`` positions, scored
+    as both terms' scores times the boost (Whoosh's sloppy two-word phrase)."""
+    a_ids, a_scores = src.scored(node.field, node.first)
+    b_ids, b_scores = src.scored(node.field, node.second)
+    if not len(a_ids) or not len(b_ids):
+        return EMPTY
+    both, ia, ib = np.intersect1d(a_ids, b_ids, assume_unique=True, return_indices=True)
+    scores = a_scores[ia] + b_scores[ib]
+    if among is not None:
+        inside = np.isin(both, among, assume_unique=True)
+        both, scores = both[inside], scores[inside]
+    if not len(both):
+        return EMPTY
+    first = src.positions(node.field, node.first, both)
+    second = src.positions(node.field, node.second, both)
+    keep = np.fromiter((_close(a, b, node.slop) for a, b in zip(first, second)), dtype=bool, count=len(both))
+    return Hits(both[keep], scores[keep] * node.boost if node.boost != 1.0 else scores[keep])
+
+
+def near_bound(src: Source, deferred: list[Deferred], ids: np.ndarray) -> np.ndarray:
+    """For each of ``ids``, the most its deferred bonuses can add (both words present, close or not)."""
+    bound = np.zeros(len(ids))
+    for d in deferred:
+        a_ids, a_scores = src.scored(d.node.field, d.node.first)
+        b_ids, b_scores = src.scored(d.node.field, d.node.second)
+        both, ia, ib = np.intersect1d(a_ids, b_ids, assume_unique=True, return_indices=True)
+        if not len(both):
+            continue
+        extra = Hits(both, (a_scores[ia] + b_scores[ib]) * (d.node.boost * d.scale))
+        bound = add_where(Hits(ids, bound), extra).scores
+    return bound
+
+
+def deferred_scores(src: Source, deferred: list[Deferred], ids: np.ndarray) -> np.ndarray:
+    """The exact deferred bonuses of ``ids`` (ascending)."""
+    total = np.zeros(len(ids))
+    for d in deferred:
+        hits = near_scores(src, d.node, ids)
+        if d.scale != 1.0:
+            hits = Hits(hits.ids, hits.scores * d.scale)
+        total = add_where(Hits(ids, total), hits).scores
+    return total
+
+
+def _close(first: list[int], second: list[int], slop: int) -> bool:
+    """``second`` has a position 1..``slop`` after one of ``first``'s (both ascending)."""
+    j, n = 0, len(second)
+    for a in first:
+        while j < n and second[j] <= a:
+            j += 1
+        if j == n:
+            return False
+        if second[j] - a <= slop:
+            return True
+    return False
+
+
+def date_mask_ids(micros: np.ndarray, live: np.ndarray, start: datetime | None, end: datetime | None) -> np.ndarray:
+    """Live documents dated within [start, end]; ``micros`` as ``Source.dates`` gives them."""
+    mask = (micros >= 0) & live
+    if start is not None:
+        mask &= micros >= to_micros(start)
+    if end is not None:
+        mask &= micros <= to_micros(end)
+    return np.flatnonzero(mask).astype(np.int32)
+
+
+def to_micros(moment: datetime) -> int:
+    """Microseconds since ``datetime.min``: the unit of ``Source.dates``."""
+    return (moment.replace(tzinfo=None) - datetime.min) // _MICROSECOND

@@ -1,0 +1,271 @@
+"""The array query path against Whoosh itself and against straightforward reference computations.
+
+Postings and columns are decoded without Whoosh's matcher (``search.backend.whoosh``), and plans are evaluated
+over arrays (``search.results``): every term's postings, every column value, every match and score must be what
+Whoosh's own readers and matchers give, on the demo archive and on a generated multi-segment index whose posting
+lists span several blocks.
+"""
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections import Counter
+
+import numpy as np
+import pytest
+from whoosh import query as Q
+from whoosh.scoring import BM25F
+from whoosh.util.numeric import byte_to_length
+
+from search.backend.whoosh import columns
+from search.backend.whoosh.postings import read_postings
+from search.backend.whoosh.schema import unpack_doc
+from search.query import plan as P
+from search.query.parse import parse
+from search.results.match import Evaluator
+from search.results.rank import by_relevance
+
+QUERIES = ["Ukraine", "Bahn", "Hochwasser Köln Pegel", "die Bahn streikt", "Zinsen OR Inflation", "Sicherheitsgarantie",
+           "England interest rate", '"Sicherheit Garantie"', "+Bahn -Köln", "Bahn UND streikt", "Ukraine-Krieg",
+           "(Bahn OR Zug) streikt", "Genf Verhandlungen Ukraine Krieg"]
+
+
+@pytest.fixture(scope="module")
+def wordy_engine(tmp_path_factory):
+    """1,200 generated German articles in three segments: posting lists long enough for several blocks."""
+    from search.config import load_config
+    from search.engine import Engine
+    from search.index.indexer import Indexer
+    rng = random.Random(7)
+    words = ("Sicherheit Garantie Sicherheitsgarantie Sicherheitsgarantien Ukraine Krieg Bahn streikt Hochwasser "
+             "Köln Pegel Zinsen Inflation England interest rate Genf Verhandlungen der die und ist").split()
+    places = ["Berlin, Deutschland", "Köln, Deutschland", "Genf, Schweiz", ""]
+    tmp = tmp_path_factory.mktemp("wordy")
+    src = tmp / "wordy.jsonl"
+    with open(src, "w", encoding="utf-8") as fh:
+        for i in range(1200):
+            body = ". ".join(" ".join(rng.choice(words) for _ in range(rng.randint(4, 12)))
+                             for _ in range(rng.randint(2, 9)))
+            fh.write(json.dumps({"id": f"w{i}", "title": " ".join(rng.sample(words, 3)), "body": body,
+                                 "language": "de", "date": f"2021-0{1 + i % 9}-1{i % 10}",
+                                 "location": places[i % 4], "sources": [["a.de"], ["b.de", "a.de"], []][i % 3],
+                                 "category": ["Politik", "Wetter", ""][i % 3]}) + "\n")
+    config = load_config(index_dir=tmp / "idx")
+    config.data["indexing"]["batch_size"] = 400
+    Indexer(config).index_paths([src])
+    eng = Engine(tmp / "idx")
+    assert len(eng.backend.snapshot().segments) > 1
+    yield eng
+    eng.close()
+
+
+@pytest.fixture(params=["demo", "wordy"])
+def any_engine(request, engine, wordy_engine):
+    return engine if request.param == "demo" else wordy_engine
+
+
+def _or(subs: list, boost: float = 1.0) -> Q.Or:
+    """Whoosh's ``Or`` as a tree of unions: its preloading union skips wrongly under ``AndNot`` (it keeps
+    documents the excluded words are on, seen on the demo archive with ``+Bahn -Köln``)."""
+    query = Q.Or(subs, boost=boost)
+    query.matcher_type = Q.Or.DEFAULT_MATCHER
+    return query
+
+
+def _whoosh(node: P.Node):
+    """The same plan in Whoosh's own query classes (``AllWords`` as the ``Or``/``And`` it stands for)."""
+    kind = type(node)
+    if kind is P.Term:
+        return Q.Term(node.field, node.text, boost=node.boost)
+    if kind is P.Sum:
+        return _or([_whoosh(c) for c in node.children], boost=node.boost)
+    if kind is P.All:
+        return Q.And([_whoosh(c) for c in node.children], boost=node.boost)
+    if kind is P.AllWords:
+        words = [_whoosh(c) for c in node.children]
+        return _or(words + [Q.And(words, boost=node.bonus)])
+    if kind is P.Near:
+        return Q.Phrase(node.field, [node.first, node.second], slop=node.slop, boost=node.boost)
+    if kind is P.Phrase:
+        return Q.Phrase(node.field, list(node.terms), slop=node.slop, boost=node.boost)
+    if kind is P.Boosted:
+        return Q.AndMaybe(_whoosh(node.base), _whoosh(node.extra))
+    if kind is P.Nothing:
+        return Q.NullQuery
+    raise TypeError(kind)
+
+
+def _compile(engine, q: str) -> P.Node:
+    return engine._current().compiler.compile(parse(q)[0])
+
+
+def test_every_terms_postings_are_whooshs(any_engine):
+    snap = any_engine.backend.snapshot()
+    checked = blocks = 0
+    for _, leaf, _ in snap.segments:
+        for fieldname in leaf.indexed_field_names():
+            fmt = leaf.schema[fieldname].format
+            with_values = fmt.supports("positions")
+            for btext in leaf.lexicon(fieldname):
+                ours = read_postings(leaf, fieldname, btext, with_values)
+                m = leaf._terms.matcher(fieldname, btext, fmt)
+                ids, weights, values = [], [], []
+                while m.is_active():
+                    ids.append(m.id())
+                    weights.append(m.weight())
+                    values.append(m.value() if with_values else None)
+                    m.next()
+                assert ours.ids.tolist() == ids and ours.weights.astype(float).tolist() == weights, (fieldname, btext)
+                if with_values:
+                    assert list(ours.values) == values, (fieldname, btext)
+                checked += 1
+                blocks += len(ids) > 128
+    assert checked > 1000
+    if any_engine.backend.snapshot().n == 1200:
+        assert blocks, "some posting lists span several blocks"
+
+
+def test_every_column_value_is_whooshs(any_engine):
+    snap = any_engine.backend.snapshot()
+    for _, leaf, _ in snap.segments:
+        n = leaf.doc_count_all()
+        for name in ("location_col", "source_col", "category_col", "language", "month", "story"):
+            reader = leaf.column_reader(name, translate=False)
+            expected = [reader[d] if d < reader._doccount else b"" for d in range(n)]
+            assert columns.text_values(leaf, name) == expected, name
+        dates = leaf.column_reader("date", translate=False)
+        assert columns.dates(leaf).tolist() == [dates[d] for d in range(n)]
+        for field in ("body_de", "title_de", "exact", "loc"):
+            codes = columns.length_codes(leaf, field)
+            lengths = [leaf.doc_field_length(d, field, 0) or 0 for d in range(n)]
+            assert [byte_to_length(c) for c in codes.tolist()] == lengths, field
+
+
+@pytest.mark.parametrize("q", QUERIES)
+def test_matches_and_scores_are_whooshs(any_engine, q):
+    """Every match of a compiled query, and its score, as Whoosh's matchers give them for the same query."""
+    snap = any_engine.backend.snapshot()
+    plan = _compile(any_engine, q)
+    ours = Evaluator(snap, defer=False).run(plan)
+    searcher = snap.ix.searcher(weighting=BM25F(B=0.5, K1=1.2))
+    try:
+        if isinstance(plan, P.Exclude):  # Whoosh's AndNot keeps a first document both sides share: subtract here
+            theirs = {d: s for s, d in searcher.search(_whoosh(plan.base), limit=None, optimize=False).top_n}
+            for d in searcher.docs_for_query(_whoosh(plan.without)):
+                theirs.pop(d, None)
+        else:
+            theirs = {d: s for s, d in searcher.search(_whoosh(plan), limit=None, optimize=False).top_n}
+    finally:
+        searcher.close()
+    mine = dict(zip(ours.ids.tolist(), ours.scores.tolist()))
+    assert mine.keys() == theirs.keys()
+    assert all(abs(mine[d] - theirs[d]) <= 1e-12 * max(1.0, abs(theirs[d])) for d in mine)
+    if snap.n == 1200:  # every query matches many of the generated articles
+        assert len(mine) > 1
+
+
+def test_nearness_matches_whooshs_sloppy_phrase(any_engine):
+    """Two words in order within ``slop`` positions: the documents and scores of Whoosh's ``Phrase(slop=n)``,
+    including leaving out documents that have both words too far apart or the other way round."""
+    snap = any_engine.backend.snapshot()
+    searcher = snap.ix.searcher(weighting=BM25F(B=0.5, K1=1.2))
+    some_far = some_near = False
+    try:
+        for a, b in [("ukrain", "krieg"), ("krieg", "ukrain"), ("bahn", "streik"), ("koln", "pegel"),
+                     ("zins", "inflation"), ("genf", "verhandl")]:
+            for slop in (1, 3, 8):
+                near = P.Near("body_de", a, b, slop, 0.3)
+                ours = Evaluator(snap, defer=False).run(near)
+                theirs = {d: s for s, d in searcher.search(_whoosh(near), limit=None, optimize=False).top_n}
+                assert dict(zip(ours.ids.tolist(), ours.scores.tolist())) == theirs, (a, b, slop)
+                both = set(Evaluator(snap).run(P.All((P.Term("body_de", a), P.Term("body_de", b)))).ids.tolist())
+                some_far |= bool(both - set(theirs))
+                some_near |= bool(theirs)
+    finally:
+        searcher.close()
+    assert some_far and some_near  # the position test really decides
+
+
+@pytest.mark.parametrize("q", [q for q in QUERIES if " " in q and "OR" not in q])
+def test_nearness_for_the_best_candidates_only_gives_the_exact_top_k(any_engine, q):
+    snap = any_engine.backend.snapshot()
+    plan = _compile(any_engine, q)
+    full = Evaluator(snap, defer=False).run(plan)
+    order = np.lexsort((full.ids, -full.scores))
+    lazy = Evaluator(snap, defer=True)
+    base = lazy.run(plan)
+    assert base.ids.tolist() == full.ids.tolist()
+    for k in (1, 5, 10, 50):
+        top = by_relevance(snap, base, lazy.deferred, k)
+        assert top.ids.tolist() == full.ids[order[:k]].tolist()
+        assert np.allclose(top.scores, full.scores[order[:k]], rtol=1e-12)
+
+
+def _reference(engine, q: str, filters: dict, date_from: str | None) -> list[dict]:
+    """The stored records of every match, found with Whoosh's own query and filtered in plain Python."""
+    snap = engine.backend.snapshot()
+    plan = _compile(engine, q) if q else P.Every()
+    searcher = snap.ix.searcher()
+    try:
+        docs = sorted(searcher.docs_for_query(_whoosh(plan) if q else Q.Every()))
+        records = [unpack_doc(searcher.stored_fields(d)) | {"_story": searcher.stored_fields(d).get("story")}
+                   for d in docs]
+    finally:
+        searcher.close()
+
+    def keep(r: dict) -> bool:
+        if date_from and not (r["date"] and r["date"][:10] >= date_from):
+            return False
+        for facet, values in filters.items():
+            held = {"location": [r["location"]], "source": r["sources"], "category": [r["category"]],
+                    "language": [r["language"]]}[facet]
+            if not {v.lower() for v in values} & {h.lower() for h in held if h}:
+                return False
+        return True
+    return [r for r in records if keep(r)]
+
+
+@pytest.mark.parametrize("q", ["", "Bahn", "Hochwasser Köln Pegel", "Ukraine OR Zinsen"])
+@pytest.mark.parametrize("filters", [{}, {"location": ["Köln, Deutschland"]}, {"source": ["a.de"], "category": ["Wetter"]}])
+def test_totals_facets_histograms_and_story_sizes_match_a_reference(any_engine, q, filters):
+    date_from = "2021-03-01" if filters else None
+    result = any_engine.search(q, filters=filters, date_from=date_from, size=100, collapse=False, highlight=False)
+    expected = _reference(any_engine, q, filters, date_from)
+    assert result["total"]["value"] == len(expected)
+    months = Counter(r["date"][:7] for r in expected if r["date"])
+    assert {b["key"]: b["count"] for b in result["date_histogram"]} == dict(months)
+    without_own = {f: _reference(any_engine, q, {g: v for g, v in filters.items() if g != f}, date_from)
+                   for f in ("location", "source", "category", "language")}
+    for facet, rows in result["facets"].items():
+        values = {"location": lambda r: [r["location"]], "source": lambda r: r["sources"],
+                  "category": lambda r: [r["category"]], "language": lambda r: [r["language"]]}[facet]
+        counted = Counter(v for r in without_own[facet] for v in values(r) if v)
+        listed = {row["value"]: row["count"] for row in rows}
+        assert listed == {v: counted.get(v, 0) for v in listed}, facet
+        assert len(listed) == min(20, len(counted)) + sum(1 for v in filters.get(facet, []) if v not in counted)
+    collapsed = any_engine.search(q, filters=filters, date_from=date_from, size=100, collapse=True, highlight=False)
+    sizes = Counter(r["_story"] or r["id"] for r in expected)
+    assert collapsed["total"]["value"] == len(sizes)
+    for hit in collapsed["hits"]:
+        assert hit["more_in_story"] == sizes[hit["story_id"]] - 1
+
+
+def test_threads_get_the_answers_of_a_serial_run(wordy_engine):
+    queries = QUERIES * 3
+    serial = [wordy_engine.search(q, size=20, highlight=True) for q in queries]
+    for r in serial:
+        r.pop("took_ms")
+    answers: dict[int, dict] = {}
+
+    def work(offset: int) -> None:
+        for i in range(offset, len(queries), 6):
+            r = wordy_engine.search(queries[i], size=20, highlight=True)
+            r.pop("took_ms")
+            answers[i] = r
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [answers[i] for i in range(len(queries))] == serial
