@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import Annotated, Any, Literal, TypedDict, Union
+from typing import Annotated, Any, Literal, TypedDict, Union  # noqa: F401 - Union: json_schema reads both forms
 
 SORTS = ("relevance", "newest", "oldest")
 FACETS = ("location", "source", "category", "language")
@@ -38,7 +38,7 @@ class Hit(TypedDict):
     title: str
     teaser: str
     url: Annotated[str, "URL of the original article"]
-    date: Annotated[Union[str, None], "ISO 8601 date-time or null"]
+    date: Annotated[str | None, "ISO 8601 date-time or null"]
     location: str
     sources: Annotated[list[str], "Outlets (domains)"]
     category: str
@@ -71,13 +71,13 @@ class SearchResponse(TypedDict):
     total: Total
     page: int
     size: int
-    next_cursor: Annotated[Union[str, None], "Opaque; pass as cursor= for the next page"]
+    next_cursor: Annotated[str | None, "Opaque; pass as cursor= for the next page"]
     took_ms: float
     hits: list[Hit]
     facets: Facets
     date_histogram: Annotated[list[HistogramBucket], "Matches per month"]
     date_histogram_year: Annotated[list[HistogramBucket], "Matches per year"]
-    suggestion: Annotated[Union[str, None], "A corrected query (\"did you mean\")"]
+    suggestion: Annotated[str | None, "A corrected query (\"did you mean\")"]
     notes: Annotated[list[str], "Remarks about how the query was interpreted (e.g. it was shortened)"]
 
 
@@ -95,7 +95,7 @@ class Article(TypedDict):
     location: str
     sources: list[str]
     category: str
-    date: Union[str, None]
+    date: str | None
     language: str
     publisher: str
     extra: Annotated[dict[str, Any], "Further fields of the source document"]

@@ -17,8 +17,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from search import analysis
 from search.backend.whoosh.schema import record_signature, unpack_doc
 from search.backend.whoosh.searching import WhooshSearcher
@@ -42,13 +40,12 @@ from search.query.compile import Compiler
 from search.query.cursor import Cursors
 from search.query.dates import request_range
 from search.query.parse import parse, plain_words
-from search.results import collect, highlight, related, suggest
-from search.results.match import Budget, Evaluator, to_micros
-from search.results.search import FACET_COLUMNS, SearchRequest, run
+from search.results import collect, highlight, suggest
+from search.results.match import Budget
+from search.results.search import Recency, SearchRequest
 
 HIT_FIELDS = ("title", "teaser", "url", "date", "location", "sources", "category", "language")
 SIGNATURE_CACHE = 50_000  # signatures kept per commit for related coverage (~2 kB each)
-_DAY_MICROS = 86_400_000_000
 
 
 class Engine:
@@ -71,8 +68,8 @@ class Engine:
             self._on_new_commit()
 
     def _on_new_commit(self) -> None:
-        snap = self.backend.snapshot()
-        present = self.backend.languages(snap)
+        snap = self.backend.view()
+        present = snap.languages()
         configured = self.config["languages"]
         languages = [lang for lang in configured if lang in present] or ["de"]
         with self._state_lock:
@@ -80,7 +77,7 @@ class Engine:
 
     def _current(self) -> _CommitState:
         state = self._state
-        if state.snap is not self.backend.snapshot():  # another thread refreshed; catch up
+        if state.snap is not self.backend.view():  # another thread refreshed; catch up
             self._on_new_commit()
             state = self._state
         return state
@@ -112,13 +109,13 @@ class Engine:
         if lang:
             plan = P.Filter(plan, (P.Value("language", (lang.lower()[:2],)),))
         budget = Budget()
-        matches = run(snap, SearchRequest(
+        matches = snap.search(SearchRequest(
             plan=plan, filters=filters, dates=dates, sort=sort, offset=offset, size=size, collapse=collapse,
-            facets=tuple(self.config["facets"]), boost=self._recency(snap) if sort == "relevance" else None,
+            facets=tuple(self.config["facets"]), recency=self._recency() if sort == "relevance" else None,
             budget=budget))
         marks, surfaces = _marks(plan, matches.expanded) if highlight else (set(), set())
         hits = [self._hit(snap, doc, score, marks, surfaces, highlight, matches.story_sizes)
-                for doc, score in zip(matches.page.ids.tolist(), matches.page.scores.tolist())]
+                for doc, score in matches.page]
         total = matches.stories if collapse else matches.total
         suggestion = None
         if total < 3:
@@ -136,22 +133,13 @@ class Engine:
             "suggestion": suggestion, "notes": notes + matches.notes,
         }
 
-    def _recency(self, snap) -> Callable[[np.ndarray], np.ndarray] | None:
-        """Newer articles lifted by up to ``1 + weight`` (config ``recency``), among the top ones."""
+    def _recency(self) -> Recency | None:
+        """Newer articles lifted by up to ``1 + weight`` (config ``recency``), among the top ones; ages count
+        from the engine's clock (tests pin it)."""
         rec = self.config["recency"]
         if not rec["enabled"]:
             return None
-        now = to_micros(self.clock())
-        dates = snap.dates()
-        floor = to_micros(datetime(1901, 1, 1))
-        half, weight = float(rec["half_life_days"]), float(rec["weight"])
-
-        def factor(ids: np.ndarray) -> np.ndarray:
-            when = dates[ids]
-            dated = when >= floor
-            age = np.floor_divide(now - when, _DAY_MICROS).clip(min=0)
-            return np.where(dated, 1 + weight * 0.5 ** (age / half), 1.0)
-        return factor
+        return Recency(self.clock(), float(rec["half_life_days"]), float(rec["weight"]))
 
     def _hit(self, snap, docnum: int, score: float, marks: set[str], surfaces: set[str],
              with_highlights: bool, story_sizes: dict[int, int]) -> Hit:
@@ -189,11 +177,11 @@ class Engine:
         docnum = self._docnum(snap, doc_id)
         stored = snap.stored(docnum)
         story = stored.get("story") or stored["id"]
-        same = [int(d) for d in Evaluator(snap).run(P.Term("story", story)).ids if d != docnum]
+        same = [d for d in snap.story_members(story) if d != docnum]
         same.sort(key=lambda d: unpack_doc(snap.stored(d)).get("date") or "")
         exclude = set(same) | {docnum}
         doc = {"language": unpack_doc(stored).get("language"), "signature": state.signature(docnum)}
-        rel = related.related_docs(snap, doc, exclude, size, state.signature)
+        rel = snap.related(doc, exclude, size, state.signature)
         return {
             "same_story": [self._hit(snap, d, 0.0, set(), set(), False, {}) for d in same[:size]],
             "related": [self._hit(snap, d, s, set(), set(), False, {}) for d, s in rel],
@@ -208,20 +196,9 @@ class Engine:
         state = self._current()
         snap = state.snap
         docnum = self._docnum(snap, doc_id)
-        plan = state.compiler.compile(tree)
-        evaluator = Evaluator(snap, defer=False)
-        hits = evaluator.run(plan)
-        at = np.searchsorted(hits.ids, docnum)
-        total = float(hits.scores[at]) if at < len(hits) and hits.ids[at] == docnum else 0.0
+        total, leaves = snap.explain(state.compiler.compile(tree), docnum)
         fields: dict[str, dict] = {}
-        for leaf in P.walk(plan):
-            if not isinstance(leaf, (P.Term, P.Phrase, P.Prefix, P.Fuzzy)):
-                continue
-            leaf_hits = evaluator.run(leaf)
-            at = np.searchsorted(leaf_hits.ids, docnum)
-            score = float(leaf_hits.scores[at]) if at < len(leaf_hits) and leaf_hits.ids[at] == docnum else 0.0
-            if not score:
-                continue
+        for leaf, score in leaves:
             entry = fields.setdefault(leaf.field, {"field": leaf.field, "score": 0.0, "terms": []})
             entry["score"] += score
             entry["terms"].append({"term": _leaf_label(leaf), "score": round(score, 4), "boost": leaf.boost})
@@ -238,13 +215,12 @@ class Engine:
 
     def stats(self) -> dict[str, Any]:
         snap = self._current().snap
-        live = np.flatnonzero(snap.live).astype(np.int32)
+        totals = snap.totals()
         out: dict[str, Any] = {"documents": snap.doc_count, "index_dir": str(self.index_dir),
                                "size_bytes": sum(f.stat().st_size for f in self.index_dir.glob("*") if f.is_file())}
         for f in ("language", "category", "location", "source"):
-            column, multi = FACET_COLUMNS[f]
-            out[f] = dict(collect.count(snap.ordinals(column, multi), live, snap.n).items)
-        out["months"] = collect.histogram(snap.ordinals("month"), live, snap.n)[0]
+            out[f] = totals[f]
+        out["months"] = totals["months"]
         return out
 
 

@@ -9,7 +9,7 @@ import html
 import math
 import re
 import unicodedata
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from search.ingest.article import KNOWN_FIELDS, Article, ReadError, ReadFailure
@@ -163,7 +163,7 @@ def parse_date(value: Any) -> datetime | None:
 def _naive_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def _text(name: str, value: Any) -> str:

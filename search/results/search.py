@@ -8,17 +8,34 @@ A backend that cannot hand out arrays (OpenSearch) answers the same
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 import numpy as np
 
 from search.query import plan as P
 from search.results import collect, rank
 from search.results.collect import Counts
-from search.results.match import Budget, Evaluator, Hits, Source, date_mask_ids, restrict
+from search.results.match import Budget, Evaluator, Hits, Source, date_mask_ids, restrict, to_micros
 
 RERANK_DEPTH = 300  # the recency boost re-orders this many of the best matches
+_DAY_MICROS = 86_400_000_000
+
+
+@dataclass(frozen=True)
+class Recency:
+    """Newer articles lifted by up to ``1 + weight``, halving every ``half_life_days`` before ``now``."""
+
+    now: datetime
+    half_life_days: float
+    weight: float
+
+    def factor(self, micros: np.ndarray) -> np.ndarray:
+        """The boost per document from its date (``Source.dates`` units); 1 for undated or pre-1901 ones."""
+        dated = micros >= to_micros(datetime(1901, 1, 1))
+        age = np.floor_divide(to_micros(self.now) - micros, _DAY_MICROS).clip(min=0)
+        return np.where(dated, 1 + self.weight * 0.5 ** (age / self.half_life_days), 1.0)
 
 
 @dataclass
@@ -34,8 +51,7 @@ class SearchRequest:
     collapse: bool = False
     facets: tuple[str, ...] = ()
     histogram: bool = True
-    #: (document numbers) -> factor per document, for the recency boost; None: no boost.
-    boost: Callable[[np.ndarray], np.ndarray] | None = None
+    recency: Recency | None = None
     budget: Budget = field(default_factory=Budget)
 
 
@@ -44,12 +60,12 @@ class Matches:
     """What a backend found: the page (document numbers and scores), exact counts, notes."""
 
     total: int
-    page: Hits
+    page: list[tuple[Any, float]]  # (document reference, score), in order
     facets: dict[str, Counts]
     months: list[dict]
     years: list[dict]
     stories: int  # distinct stories among the matches (with collapse: the number of entries)
-    story_sizes: dict[int, int]  # per page document: matching articles of its story
+    story_sizes: dict[Any, int]  # per page document: matching articles of its story (with collapse)
     expanded: dict[tuple[str, str], list[str]]
     notes: list[str]
 
@@ -86,7 +102,7 @@ def run(src: Source, req: SearchRequest) -> Matches:
     keys = collect.story_keys(src.ordinals("story"), matched.ids) if (req.collapse or len(matched)) else None
     stories = len(np.unique(keys)) if keys is not None and len(keys) else 0
     page, sizes = _page(src, req, evaluator, matched, keys)
-    return Matches(total=len(matched), page=page, facets=facets, months=months, years=years, stories=stories,
+    return Matches(total=len(matched), page=list(zip(page.ids.tolist(), page.scores.tolist())), facets=facets, months=months, years=years, stories=stories,
                    story_sizes=sizes, expanded=evaluator.expanded, notes=req.budget.notes)
 
 
@@ -126,9 +142,11 @@ def _page(src: Source, req: SearchRequest, evaluator: Evaluator, matched: Hits,
 def _ranked(src: Source, req: SearchRequest, evaluator: Evaluator, matched: Hits, k: int) -> Hits:
     if req.sort != "relevance":
         return rank.by_date(matched, src.dates(), req.sort == "newest", k)
-    if req.boost is None:
+    if req.recency is None:
         return rank.by_relevance(src, matched, evaluator.deferred, k)
     best = rank.by_relevance(src, matched, evaluator.deferred, max(k, RERANK_DEPTH))
-    head = rank.rerank(Hits(best.ids[:RERANK_DEPTH], best.scores[:RERANK_DEPTH]), req.boost)
+    dates = src.dates()
+    head = rank.rerank(Hits(best.ids[:RERANK_DEPTH], best.scores[:RERANK_DEPTH]),
+                       lambda ids: req.recency.factor(dates[ids]))
     return Hits(np.concatenate([head.ids, best.ids[RERANK_DEPTH:]])[:k],
                 np.concatenate([head.scores, best.scores[RERANK_DEPTH:]])[:k])

@@ -17,8 +17,8 @@ from whoosh.fields import COLUMN, DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.formats import Frequency, Positions
 from whoosh.system import pack_uint
 
-from search.index.fields import TEXT_ROLES, text_field  # noqa: F401 - re-exported
 from search.analysis import SURFACE, FusedChain, analyzer, index_analyzer, surface_analyzer, surface_counts
+from search.index.fields import TEXT_ROLES, text_field  # noqa: F401 - re-exported
 
 SCHEMA_VERSION = 1
 

@@ -28,9 +28,11 @@ class WhooshSearcher:
         analysis.learn_index_words(snap.reader)  # query-side decompounding knows the index's words
         return snap
 
-    def snapshot(self) -> Snapshot:
-        """The latest commit as of the last refresh; keep using one snapshot for one request."""
+    def view(self) -> Snapshot:
+        """The latest commit as of the last refresh; keep using one view for one request."""
         return self._snapshot
+
+    snapshot = view
 
     def refresh(self) -> bool:
         """Pick up a newer commit; cheap when nothing changed.  Searches on the old snapshot finish on it."""
@@ -43,11 +45,6 @@ class WhooshSearcher:
             self._snapshot = fresh
             self.cache.forget(segid for segid, _, _ in fresh.segments)
         return True
-
-    def languages(self, snap: Snapshot) -> set[str]:
-        """The analysis chains the documents of ``snap`` use."""
-        with snap._lock:
-            return {analysis.language_of(t.decode()) for t in snap.reader.lexicon("language")}
 
     def close(self) -> None:
         self._snapshot.close()

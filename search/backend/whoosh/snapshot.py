@@ -28,8 +28,15 @@ from typing import Any
 import numpy as np
 from whoosh.util.numeric import byte_to_length
 
+from search import analysis
 from search.backend.whoosh import columns
 from search.backend.whoosh.postings import Postings, positions, read_postings
+from search.query import plan as P
+from search.results import collect
+from search.results.explain import explain
+from search.results.match import Evaluator
+from search.results.related import related_docs
+from search.results.search import FACET_COLUMNS, Matches, SearchRequest, run
 
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 MAX_SCAN = 20_000  # vocabulary terms one prefix or fuzzy expansion reads at most
@@ -299,6 +306,32 @@ class Snapshot:
     def docnum(self, doc_id: str) -> int | None:
         with self._lock:
             return self.searcher.document_number(id=doc_id)
+
+    # -- the view the engine searches (search.backend.searching.View) -----------------------------------------
+    def search(self, request: SearchRequest) -> Matches:
+        return run(self, request)
+
+    def story_members(self, story: str) -> list[int]:
+        return Evaluator(self).run(P.Term("story", story)).ids.tolist()
+
+    def related(self, doc: dict, exclude: set, size: int, signature_of: Callable[[int], dict]) -> list[tuple[int, float]]:
+        return related_docs(self, doc, exclude, size, signature_of)
+
+    def explain(self, plan: P.Node, docnum: int) -> tuple[float, list[tuple[P.Node, float]]]:
+        return explain(self, plan, docnum)
+
+    def languages(self) -> set[str]:
+        """The analysis chains the documents use."""
+        with self._lock:
+            return {analysis.language_of(t.decode()) for t in self.reader.lexicon("language")}
+
+    def totals(self) -> dict[str, Any]:
+        live = np.flatnonzero(self.live).astype(np.int32)
+        out: dict[str, Any] = {}
+        for facet, (column, multi) in FACET_COLUMNS.items():
+            out[facet] = dict(collect.count(self.ordinals(column, multi), live, self.n).items)
+        out["months"] = collect.histogram(self.ordinals("month"), live, self.n)[0]
+        return out
 
 
 def _local_ordinals(values: list[bytes], multi: bool) -> tuple[list[str], np.ndarray, np.ndarray | None]:
