@@ -14,13 +14,12 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge, RequestURITooLarge
 
+from search.contract import DEFAULT_INDEX_DIR
 from search.errors import BadRequest as EngineBadRequest
 from search.errors import NotFound as EngineNotFound
 
 from . import i18n
 from .core import EXTENSION_KEY, is_api_request, is_feed_request, log, t, ui_lang
-
-DEFAULT_INDEX_DIR = "index_data/index"
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 64 * 1024,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -49,7 +49,7 @@ def _serialize(root: ET.Element, mimetype: str) -> Response:
 
 
 def _rfc3339(d: datetime) -> str:
-    return d.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return d.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _feed_search() -> tuple[dict[str, Any], Any, list[tuple[str, str]]]:
@@ -104,7 +104,7 @@ def _hits(result: dict[str, Any]) -> Iterable[dict[str, Any]]:
 def atom() -> Response:
     result, params, items = _feed_search()
     hits = _hits(result)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     dates = [d for d in (as_utc(h.get("date")) for h in hits) if d is not None]
     updated = max(dates) if dates else now
 
@@ -151,7 +151,7 @@ def rss() -> Response:
     result, params, items = _feed_search()
     hits = _hits(result)
     dates = [d for d in (as_utc(h.get("date")) for h in hits) if d is not None]
-    built = max(dates) if dates else datetime.now(timezone.utc)
+    built = max(dates) if dates else datetime.now(UTC)
 
     rss_el = ET.Element("rss", {"version": "2.0", "xmlns:atom": ATOM_NS, "xmlns:dc": DC_NS})
     channel = _sub(rss_el, "channel")

@@ -1,8 +1,17 @@
-"""OpenAPI 3.1 description of the JSON API, served at /api/openapi.json."""
+"""OpenAPI 3.1 description of the JSON API, served at /api/openapi.json.
+
+The response schemas are derived from ``search.contract`` (the TypedDicts the
+engine returns) and the parameter limits are the contract's constants, so the
+document cannot drift from what the API does.
+"""
 from __future__ import annotations
 
 import copy
 from typing import Any
+
+from search import contract
+
+from .params import MAX_FILTER_LENGTH, MAX_FILTER_VALUES
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -14,7 +23,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _error(description: str) -> dict[str, Any]:
-    return _json(_ref("Error"), description)
+    return _json(_ref("ErrorResponse"), description)
 
 
 def _facet_param(name: str, what: str) -> dict[str, Any]:
@@ -22,118 +31,10 @@ def _facet_param(name: str, what: str) -> dict[str, Any]:
         "name": name, "in": "query", "required": False, "style": "form", "explode": True,
         "description": f"Filter by {what}. Repeat the parameter to allow several values "
                        "(OR within one facet, AND across facets).",
-        "schema": {"type": "array", "items": {"type": "string", "maxLength": 200}, "maxItems": 50},
+        "schema": {"type": "array", "items": {"type": "string", "maxLength": MAX_FILTER_LENGTH},
+                   "maxItems": MAX_FILTER_VALUES},
     }
 
-
-_NULLABLE_STRING = {"type": ["string", "null"]}
-
-_HIT = {
-    "type": "object",
-    "required": ["id", "title", "url", "date", "sources"],
-    "properties": {
-        "id": {"type": "string"},
-        "score": {"type": ["number", "null"]},
-        "title": {"type": "string"},
-        "teaser": {"type": "string"},
-        "url": {"type": "string", "description": "URL of the original article"},
-        "date": {**_NULLABLE_STRING, "description": "ISO 8601 date-time or null"},
-        "location": {"type": "string"},
-        "sources": {"type": "array", "items": {"type": "string"}, "description": "Outlets (domains)"},
-        "category": {"type": "string"},
-        "language": {"type": "string", "description": "ISO 639-1 code"},
-        "story_id": {"type": "string", "description": "Articles reporting the same story share it"},
-        "more_in_story": {"type": "integer", "description": "With collapse=true: further articles of this story"},
-        "highlights": {
-            "type": "object",
-            "description": "HTML fragments: escaped text with <mark>…</mark> around matches",
-            "properties": {
-                "title": {"type": "array", "items": {"type": "string"}},
-                "body": {"type": "array", "items": {"type": "string"}},
-            },
-        },
-    },
-}
-
-_FACET_VALUE = {
-    "type": "object",
-    "required": ["value", "count", "selected"],
-    "properties": {
-        "value": {"type": "string"},
-        "count": {"type": "integer"},
-        "selected": {"type": "boolean"},
-    },
-}
-
-_SEARCH_RESPONSE = {
-    "type": "object",
-    "required": ["query", "total", "page", "size", "next_cursor", "took_ms", "hits", "facets",
-                 "date_histogram", "suggestion", "notes"],
-    "properties": {
-        "query": {"type": "string"},
-        "total": {
-            "type": "object",
-            "required": ["value", "relation"],
-            "properties": {"value": {"type": "integer"}, "relation": {"type": "string", "enum": ["eq", "gte"]}},
-        },
-        "page": {"type": "integer"},
-        "size": {"type": "integer"},
-        "next_cursor": {**_NULLABLE_STRING, "description": "Opaque; pass as cursor= for the next page"},
-        "took_ms": {"type": "number"},
-        "hits": {"type": "array", "items": _ref("Hit")},
-        "facets": {
-            "type": "object",
-            "properties": {k: {"type": "array", "items": _ref("FacetValue")}
-                           for k in ("location", "source", "category", "language")},
-        },
-        "date_histogram": {
-            "type": "array",
-            "items": {"type": "object", "properties": {"key": {"type": "string", "examples": ["2026-03"]},
-                                                       "count": {"type": "integer"}}},
-        },
-        "suggestion": {**_NULLABLE_STRING, "description": "A corrected query (\"did you mean\")"},
-        "notes": {"type": "array", "items": {"type": "string"},
-                  "description": "Remarks about how the query was interpreted (e.g. it was shortened)"},
-    },
-}
-
-_ARTICLE = {
-    "type": "object",
-    "required": ["id", "title", "body"],
-    "properties": {
-        "id": {"type": "string"},
-        "title": {"type": "string"},
-        "teaser": {"type": "string"},
-        "body": {"type": "string", "description": "Paragraphs separated by a blank line"},
-        "url": {"type": "string"},
-        "date": _NULLABLE_STRING,
-        "location": {"type": "string"},
-        "sources": {"type": "array", "items": {"type": "string"}},
-        "category": {"type": "string"},
-        "language": {"type": "string"},
-        "publisher": {"type": "string"},
-        "story_id": {"type": "string"},
-        "extra": {"type": "object", "additionalProperties": True},
-    },
-}
-
-_ERROR = {
-    "type": "object",
-    "required": ["error", "status"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["type", "reason"],
-            "properties": {
-                "type": {"type": "string", "examples": ["bad_request", "not_found", "method_not_allowed",
-                                                        "payload_too_large", "uri_too_long", "internal_error"]},
-                "reason": {"type": "string"},
-                "param": {"type": "string", "description": "The offending parameter, when known"},
-            },
-        },
-        "status": {"type": "integer"},
-    },
-}
 
 _ID_PARAM = {
     "name": "id", "in": "path", "required": True,
@@ -164,19 +65,21 @@ OPENAPI: dict[str, Any] = {
                 "operationId": "search",
                 "summary": "Full-text search with facets, date histogram and paging",
                 "parameters": [
-                    {"name": "q", "in": "query", "description": "Query (phrases in quotes, OR, -word, word*). "
-                     "Queries longer than 1000 characters are shortened (see notes).",
+                    {"name": "q", "in": "query", "description": "Query (phrases in quotes, OR, -word, word*; "
+                     "datum:, quelle:, ort:, kategorie:, sprache: filter). "
+                     f"Queries longer than {contract.MAX_QUERY_CHARS} characters are shortened (see notes).",
                      "schema": {"type": "string"}},
                     {"name": "lang", "in": "query", "description": "Language of the query for analysis (e.g. de, en)",
                      "schema": {"type": "string", "maxLength": 16}},
-                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000,
-                                                               "default": 1}},
-                    {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100,
-                                                               "default": 10}},
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                               "maximum": contract.MAX_PAGE, "default": 1}},
+                    {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                               "maximum": contract.MAX_SIZE,
+                                                               "default": contract.DEFAULT_SIZE}},
                     {"name": "cursor", "in": "query", "description": "next_cursor of a previous response",
                      "schema": {"type": "string"}},
                     {"name": "sort", "in": "query",
-                     "schema": {"type": "string", "enum": ["relevance", "newest", "oldest"], "default": "relevance"}},
+                     "schema": {"type": "string", "enum": list(contract.SORTS), "default": "relevance"}},
                     _facet_param("location", "place"),
                     _facet_param("source", "outlet (domain)"),
                     _facet_param("category", "section"),
@@ -215,16 +118,12 @@ OPENAPI: dict[str, Any] = {
                 "summary": "Other reports of the same story and related coverage",
                 "parameters": [
                     _ID_PARAM,
-                    {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100,
-                                                               "default": 10}},
+                    {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                               "maximum": contract.MAX_SIZE,
+                                                               "default": contract.DEFAULT_SIZE}},
                 ],
                 "responses": {
-                    "200": _json({
-                        "type": "object",
-                        "required": ["same_story", "related"],
-                        "properties": {"same_story": {"type": "array", "items": _ref("Hit")},
-                                       "related": {"type": "array", "items": _ref("Hit")}},
-                    }, "Same-story and related articles"),
+                    "200": _json(_ref("Related"), "Same-story and related articles"),
                     "400": _error("Invalid size"),
                     "404": _error("No article with this id"),
                     **_COMMON_ERRORS,
@@ -247,11 +146,7 @@ OPENAPI: dict[str, Any] = {
                     "200": {
                         "description": "Completed queries",
                         "content": {
-                            "application/json": {"schema": {
-                                "type": "object",
-                                "properties": {"query": {"type": "string"},
-                                               "suggestions": {"type": "array", "items": {"type": "string"}}},
-                            }},
+                            "application/json": {"schema": _ref("Suggestions")},
                             "application/x-suggestions+json": {"schema": {
                                 "type": "array", "prefixItems": [
                                     {"type": "string"}, {"type": "array", "items": {"type": "string"}}],
@@ -284,12 +179,7 @@ OPENAPI: dict[str, Any] = {
                 "operationId": "health",
                 "summary": "Liveness and index state",
                 "responses": {
-                    "200": _json({
-                        "type": "object",
-                        "required": ["status", "documents", "index_version"],
-                        "properties": {"status": {"type": "string"}, "documents": {"type": "integer"},
-                                       "index_version": {"type": "string"}},
-                    }, "The engine is up"),
+                    "200": _json(_ref("Health"), "The engine is up"),
                     **_COMMON_ERRORS,
                 },
             }
@@ -302,15 +192,7 @@ OPENAPI: dict[str, Any] = {
             }
         },
     },
-    "components": {
-        "schemas": {
-            "Hit": _HIT,
-            "FacetValue": _FACET_VALUE,
-            "SearchResponse": _SEARCH_RESPONSE,
-            "Article": _ARTICLE,
-            "Error": _ERROR,
-        }
-    },
+    "components": {"schemas": {td.__name__: contract.object_schema(td) for td in contract.SCHEMAS}},
 }
 
 

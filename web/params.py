@@ -13,12 +13,11 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from search.contract import DEFAULT_SIZE, FACETS, MAX_PAGE, MAX_SIZE, SORTS
 from search.errors import BadRequest
 
-FACETS = ("location", "source", "category", "language")
-SORTS = ("relevance", "newest", "oldest")
-MAX_SIZE = 100
-MAX_PAGE = 10_000
+__all__ = ["FACETS", "MAX_PAGE", "MAX_SIZE", "SORTS", "SearchParams", "parse_search"]
+
 MAX_FILTER_VALUES = 50
 MAX_FILTER_LENGTH = 200
 MAX_CURSOR_LENGTH = 2_000
@@ -116,7 +115,7 @@ class SearchParams:
     date_to: str | None = None
     sort: str = "relevance"
     page: int = 1
-    size: int = 10
+    size: int = DEFAULT_SIZE
     cursor: str | None = None
     lang: str | None = None
     highlight: bool = True
@@ -148,7 +147,7 @@ class SearchParams:
 def parse_search(
     args: MultiDict,
     *,
-    default_size: int = 10,
+    default_size: int = DEFAULT_SIZE,
     max_size: int = MAX_SIZE,
     clamp_size: bool = False,
     default_collapse: bool = False,

@@ -8,7 +8,7 @@ import calendar
 import math
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
@@ -47,10 +47,10 @@ def as_utc(value: object) -> datetime | None:
     if d is None:
         return None
     if not isinstance(d, datetime):
-        d = datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
+        d = datetime(d.year, d.month, d.day, tzinfo=UTC)
     elif d.tzinfo is None:
-        d = d.replace(tzinfo=timezone.utc)
-    return d.astimezone(timezone.utc)
+        d = d.replace(tzinfo=UTC)
+    return d.astimezone(UTC)
 
 
 def format_date(value: object, lang: str) -> str:

@@ -191,7 +191,7 @@ class BackgroundServer:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     parser = argparse.ArgumentParser(prog="python -m web.server", description="Serve Stichwort with gunicorn.")
-    parser.add_argument("--index-dir", default=os.environ.get("STICHWORT_INDEX_DIR", "index_data/index"))
+    parser.add_argument("--index-dir", default=os.environ.get("STICHWORT_INDEX_DIR", DEFAULT_INDEX_DIR))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--workers", type=int, default=None)
