@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "recency": {"enabled": False, "half_life_days": 365, "weight": 0.3},
     "indexing": {"max_file_mb": 32, "workers": 2, "batch_size": 10000},
     "stories": {"window_days": 3, "threshold": 0.12},
+    "search": {"timeout_seconds": 10.0, "max_expansions": 200, "cache_mb": 256},
     "server": {"host": "127.0.0.1", "port": 8080, "workers": None},
 }
 FACETS = ("location", "source", "category", "language")
@@ -87,6 +88,9 @@ def validate(data: dict[str, Any]) -> None:
     _check_number("indexing.batch_size", data["indexing"]["batch_size"], 1, 100000)
     _check_number("stories.window_days", data["stories"]["window_days"], 0, 365)
     _check_number("stories.threshold", data["stories"]["threshold"], 0.01, 1)
+    _check_number("search.timeout_seconds", data["search"]["timeout_seconds"], 0.1, 600)
+    _check_number("search.max_expansions", data["search"]["max_expansions"], 1, 10000)
+    _check_number("search.cache_mb", data["search"]["cache_mb"], 16, 65536)
     _check_number("server.port", data["server"]["port"], 1, 65535)
     if data["server"]["workers"] is not None:
         _check_number("server.workers", data["server"]["workers"], 1, 64)

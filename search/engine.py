@@ -32,7 +32,7 @@ from search.contract import (
     Related,
     SearchResponse,
 )
-from search.errors import BadRequest, NotFound
+from search.errors import BadRequest, NotFound, Unavailable
 from search.index.fields import SURFACE_FIELD, role_of
 from search.ingest import langid
 from search.query import plan as P
@@ -41,7 +41,7 @@ from search.query.cursor import Cursors
 from search.query.dates import request_range
 from search.query.parse import parse, plain_words
 from search.results import collect, highlight, suggest
-from search.results.match import Budget
+from search.results.match import Budget, Timeout
 from search.results.search import Recency, SearchRequest
 
 HIT_FIELDS = ("title", "teaser", "url", "date", "location", "sources", "category", "language")
@@ -56,7 +56,7 @@ class Engine:
         self.config = config or load_config(index_dir=index_dir)
         self.index_dir = Path(index_dir) if index_dir else self.config.index_dir
         self.clock = clock
-        self.backend = WhooshSearcher(self.index_dir)
+        self.backend = WhooshSearcher(self.index_dir, cache_bytes=int(self.config["search"]["cache_mb"]) << 20)
         self.cursors = Cursors(self.index_dir)
         self._state_lock = threading.Lock()
         self._on_new_commit()
@@ -108,11 +108,15 @@ class Engine:
         plan = compiler.compile(tree)
         if lang:
             plan = P.Filter(plan, (P.Value("language", (lang.lower()[:2],)),))
-        budget = Budget()
-        matches = snap.search(SearchRequest(
-            plan=plan, filters=filters, dates=dates, sort=sort, offset=offset, size=size, collapse=collapse,
-            facets=tuple(self.config["facets"]), recency=self._recency() if sort == "relevance" else None,
-            budget=budget))
+        limits = self.config["search"]
+        budget = Budget(max_expansions=int(limits["max_expansions"]), seconds=float(limits["timeout_seconds"]))
+        try:
+            matches = snap.search(SearchRequest(
+                plan=plan, filters=filters, dates=dates, sort=sort, offset=offset, size=size, collapse=collapse,
+                facets=tuple(self.config["facets"]), recency=self._recency() if sort == "relevance" else None,
+                budget=budget))
+        except Timeout as exc:
+            raise Unavailable(f"{exc}; try fewer or more specific words", retry_after=5) from None
         marks, surfaces = _marks(plan, matches.expanded) if highlight else (set(), set())
         hits = [self._hit(snap, doc, score, marks, surfaces, highlight, matches.story_sizes)
                 for doc, score in matches.page]

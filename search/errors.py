@@ -1,7 +1,7 @@
 """Exceptions with messages a user can act on.
 
 The web layer maps them to HTTP statuses: ``BadRequest`` -> 400,
-``NotFound`` -> 404; anything else is a bug.
+``NotFound`` -> 404, ``Unavailable`` -> 503; anything else is a bug.
 """
 from __future__ import annotations
 
@@ -29,3 +29,12 @@ class NotFound(StichwortError):
 
 class IndexLocked(StichwortError):
     """Another indexer holds the write lock."""
+
+
+class Unavailable(StichwortError):
+    """The engine cannot answer now (a search over its time budget, a backend that is down); try again."""
+
+    def __init__(self, reason: str, retry_after: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after

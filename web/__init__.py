@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntit
 from search.contract import DEFAULT_INDEX_DIR
 from search.errors import BadRequest as EngineBadRequest
 from search.errors import NotFound as EngineNotFound
+from search.errors import Unavailable as EngineUnavailable
 
 from . import i18n
 from .core import EXTENSION_KEY, is_api_request, is_feed_request, log, t, ui_lang
@@ -62,6 +63,7 @@ ERROR_TYPES = {
     413: "payload_too_large",
     414: "uri_too_long",
     500: "internal_error",
+    503: "unavailable",
 }
 
 
@@ -158,6 +160,7 @@ def _error_response(status: int, reason: str, param: str | None = None, headers:
             405: ("method_not_allowed_heading", "method_not_allowed_text"),
             413: ("too_large_heading", "too_large_text"),
             414: ("too_large_heading", "too_large_text"),
+            503: ("unavailable_heading", "unavailable_text"),
         }
         heading, text = headings.get(status, ("server_error_heading", "server_error_text"))
         message = t(text) if text else t("error_bad_request", reason=reason)
@@ -168,7 +171,7 @@ def _error_response(status: int, reason: str, param: str | None = None, headers:
     response.status_code = status
     if headers:
         for name, value in headers:
-            if name.lower() in ("allow",):
+            if name.lower() in ("allow", "retry-after"):
                 response.headers[name] = value
     return response
 
@@ -177,6 +180,11 @@ def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(EngineBadRequest)
     def _bad_request(exc: EngineBadRequest) -> Response:
         return _error_response(400, exc.reason, getattr(exc, "param", None))
+
+    @app.errorhandler(EngineUnavailable)
+    def _unavailable(exc: EngineUnavailable) -> Response:
+        headers = [("Retry-After", str(exc.retry_after))] if exc.retry_after else None
+        return _error_response(503, exc.reason, headers=headers)
 
     @app.errorhandler(EngineNotFound)
     def _not_found(exc: EngineNotFound) -> Response:

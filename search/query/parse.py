@@ -13,8 +13,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-MAX_QUERY_CHARS = 1000
+from search.contract import MAX_QUERY_CHARS
+
 MAX_EXPANDING = 3  # fuzzy and wildcard words scan the vocabulary: a few per query
+MAX_DEPTH = 16     # parentheses nested deeper are read as plain words
+MAX_WORDS = 32     # words searched per query (Lucene's clause limit is of that order once per field)
 
 FIELDS = {
     "titel": "title", "title": "title", "ort": "location", "location": "location",
@@ -89,6 +92,8 @@ def tokenize(text: str) -> list[tuple[str, str]]:
 class _Parser:
     def __init__(self, tokens: list[tuple[str, str]]):
         self.tokens, self.i = tokens, 0
+        self.depth = 0
+        self.too_deep = False
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -138,7 +143,12 @@ class _Parser:
     def parse_unit(self, kind: str, value: str) -> object | None:
         if kind == "paren":
             if value == "(":
+                if self.depth >= MAX_DEPTH:
+                    self.too_deep = True
+                    return None
+                self.depth += 1
                 inner = self.parse_or()
+                self.depth -= 1
                 if self.peek() == ("paren", ")"):
                     self.take()
                 return inner
@@ -188,10 +198,14 @@ def parse(text: str) -> tuple[object, list[str]]:
     text, notes = clean(text)
     if not text:
         return Group(), notes
-    tree = _Parser(tokenize(text)).parse_or()
+    parser = _Parser(tokenize(text))
+    tree = parser.parse_or()
+    if parser.too_deep:
+        notes.append(f"parentheses nested deeper than {MAX_DEPTH} levels were ignored")
     if isinstance(tree, Group) and not tree.clauses and re.search(r"\w", text):
         # Only operators and punctuation ("AND", "OR OR", "-"): search the words themselves.
         tree = Group([Clause(Word(w)) for w in re.findall(r"\w+", text)])
+    _limit_words(tree, notes)
     _limit_expansions(tree, notes)
     return tree, notes
 
@@ -207,6 +221,32 @@ def _words(node: object):
     elif isinstance(node, AnyOf):
         for o in node.options:
             yield from _words(o)
+
+
+def _limit_words(tree: object, notes: list[str]) -> None:
+    """Past ``MAX_WORDS`` words (phrase words count), the rest of the query is left out."""
+    count = 0
+
+    def keep(node: object) -> bool:
+        nonlocal count
+        if isinstance(node, Word):
+            count += 1
+            return count <= MAX_WORDS
+        if isinstance(node, Phrase):
+            count += len(node.words)
+            return count <= MAX_WORDS
+        if isinstance(node, Clause):
+            return keep(node.node)
+        if isinstance(node, Group):
+            node.clauses = [c for c in node.clauses if keep(c)]
+            return bool(node.clauses)
+        if isinstance(node, AnyOf):
+            node.options = [o for o in node.options if keep(o)]
+            return bool(node.options)
+        return True
+    keep(tree)
+    if count > MAX_WORDS:
+        notes.append(f"only the first {MAX_WORDS} words of the query were searched")
 
 
 def _limit_expansions(tree: object, notes: list[str]) -> None:
