@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from search import analysis
-from search.backend.whoosh.schema import record_signature, unpack_doc
+from search.backend.whoosh.schema import display_record, record_signature
 from search.backend.whoosh.searching import WhooshSearcher
 from search.config import Config, load_config
 from search.contract import (
@@ -33,7 +33,7 @@ from search.contract import (
     SearchResponse,
 )
 from search.errors import BadRequest, NotFound, Unavailable
-from search.index.fields import SURFACE_FIELD, role_of
+from search.index.fields import SURFACE_FIELD
 from search.ingest import langid
 from search.query import plan as P
 from search.query.compile import Compiler
@@ -41,11 +41,13 @@ from search.query.cursor import Cursors
 from search.query.dates import request_range
 from search.query.parse import parse, plain_words
 from search.results import collect, highlight, suggest
+from search.results.highlight import Marks
 from search.results.match import Budget, Timeout
 from search.results.search import Recency, SearchRequest
 
 HIT_FIELDS = ("title", "teaser", "url", "date", "location", "sources", "category", "language")
 SIGNATURE_CACHE = 50_000  # signatures kept per commit for related coverage (~2 kB each)
+DISPLAY_CACHE = 2_000     # display records kept per commit for result lists (~10 kB each)
 
 
 class Engine:
@@ -73,7 +75,7 @@ class Engine:
         configured = self.config["languages"]
         languages = [lang for lang in configured if lang in present] or ["de"]
         with self._state_lock:
-            self._state = _CommitState(snap, languages, Compiler(languages, self.config.boosts))
+            self._state = _CommitState(snap, languages, Compiler(languages, self.config.boosts, snap))
 
     def _current(self) -> _CommitState:
         state = self._state
@@ -104,11 +106,11 @@ class Engine:
         state = self._current()
         snap = state.snap
         languages = [analysis.language_of(lang)] if lang else langid.query_languages(q, state.languages)
-        compiler = state.compiler if languages == state.languages else Compiler(languages, self.config.boosts)
+        limits = self.config["search"]
+        compiler = Compiler(languages, self.config.boosts, snap, int(limits["max_expansions"]), notes, state.analysed)
         plan = compiler.compile(tree)
         if lang:
             plan = P.Filter(plan, (P.Value("language", (lang.lower()[:2],)),))
-        limits = self.config["search"]
         budget = Budget(max_expansions=int(limits["max_expansions"]), seconds=float(limits["timeout_seconds"]))
         try:
             matches = snap.search(SearchRequest(
@@ -117,8 +119,8 @@ class Engine:
                 budget=budget))
         except Timeout as exc:
             raise Unavailable(f"{exc}; try fewer or more specific words", retry_after=5) from None
-        marks, surfaces = _marks(plan, matches.expanded) if highlight else (set(), set())
-        hits = [self._hit(snap, doc, score, marks, surfaces, highlight, matches.story_sizes)
+        marks = Marks(compiler.marks, compiler.surfaces)
+        hits = [self._hit(snap, doc, score, marks if highlight else None, matches.story_sizes)
                 for doc, score in matches.page]
         total = matches.stories if collapse else matches.total
         suggestion = None
@@ -145,16 +147,14 @@ class Engine:
             return None
         return Recency(self.clock(), float(rec["half_life_days"]), float(rec["weight"]))
 
-    def _hit(self, snap, docnum: int, score: float, marks: set[str], surfaces: set[str],
-             with_highlights: bool, story_sizes: dict[int, int]) -> Hit:
-        stored = snap.stored(docnum)
-        doc = unpack_doc(stored)
+    def _hit(self, snap, docnum: int, score: float, marks: Marks | None, story_sizes: dict) -> Hit:
+        stored, doc = self._current().display(docnum)
         story = stored.get("story") or stored["id"]
         hit: dict[str, Any] = {"id": stored["id"], "score": round(float(score or 0.0), 4)}
         hit.update({k: doc.get(k) for k in HIT_FIELDS})
         hit["story_id"] = story
         hit["more_in_story"] = max(0, story_sizes.get(docnum, 1) - 1)
-        hit["highlights"] = highlight.highlight(doc, marks, surfaces) if with_highlights else {"title": [], "body": []}
+        hit["highlights"] = highlight.highlight(doc, marks) if marks is not None else {"title": [], "body": []}
         return hit  # type: ignore[return-value]
 
     # -- single articles ------------------------------------------------------------------------------------
@@ -167,8 +167,8 @@ class Engine:
     def get(self, doc_id: str) -> Article:
         snap = self._current().snap
         stored = snap.stored(self._docnum(snap, doc_id))
-        doc = unpack_doc(stored)
-        for private in ("signature", "path", "line"):
+        doc = display_record(stored)
+        for private in ("path", "line"):
             doc.pop(private, None)
         doc["story_id"] = stored.get("story") or stored["id"]
         return doc  # type: ignore[return-value]
@@ -182,13 +182,13 @@ class Engine:
         stored = snap.stored(docnum)
         story = stored.get("story") or stored["id"]
         same = [d for d in snap.story_members(story) if d != docnum]
-        same.sort(key=lambda d: unpack_doc(snap.stored(d)).get("date") or "")
+        same.sort(key=lambda d: display_record(snap.stored(d)).get("date") or "")
         exclude = set(same) | {docnum}
-        doc = {"language": unpack_doc(stored).get("language"), "signature": state.signature(docnum)}
+        doc = {"language": display_record(stored).get("language"), "signature": state.signature(docnum)}
         rel = snap.related(doc, exclude, size, state.signature)
         return {
-            "same_story": [self._hit(snap, d, 0.0, set(), set(), False, {}) for d in same[:size]],
-            "related": [self._hit(snap, d, s, set(), set(), False, {}) for d, s in rel],
+            "same_story": [self._hit(snap, d, 0.0, None, {}) for d in same[:size]],
+            "related": [self._hit(snap, d, s, None, {}) for d, s in rel],
         }
 
     def suggest(self, q: str, size: int = 8) -> list[str]:
@@ -235,8 +235,22 @@ class _CommitState:
         self.snap = snap
         self.languages = languages
         self.compiler = compiler
+        self.analysed: dict = {}  # query words' terms: the index's vocabulary decides compound splits
         self._signatures: OrderedDict[int, dict] = OrderedDict()
+        self._displays: OrderedDict[int, tuple[dict, dict]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def display(self, docnum: int) -> tuple[dict, dict]:
+        """(stored fields, display record) of a document, the most recently shown remembered."""
+        found = self._displays.get(docnum)
+        if found is None:
+            stored = self.snap.stored(docnum)
+            found = (stored, display_record(stored))
+            with self._lock:
+                self._displays[docnum] = found
+                if len(self._displays) > DISPLAY_CACHE:
+                    self._displays.popitem(last=False)
+        return found
 
     def signature(self, docnum: int) -> dict:
         """A document's story/related signature, cached (decoding the stored record is the cost)."""
@@ -280,29 +294,6 @@ def _matches(snap, languages: list[str], word: str) -> bool:
             if any(snap.doc_frequency(f"{role}_{lang}", term) for role in ("title", "teaser", "body")):
                 return True
     return False
-
-
-def _marks(plan: P.Node, expanded: dict[tuple[str, str], list[str]]) -> tuple[set[str], set[str]]:
-    """Analysed terms (per-language text fields) and surface words (``exact``) the query can match."""
-    terms: set[str] = set()
-    surfaces: set[str] = set()
-    for node in P.walk(plan):
-        if isinstance(node, P.Term):
-            pairs = [(node.field, node.text)]
-        elif isinstance(node, P.Phrase):
-            pairs = [(node.field, t) for t in node.terms]
-        elif isinstance(node, P.Near):
-            pairs = [(node.field, node.first), (node.field, node.second)]
-        elif isinstance(node, (P.Prefix, P.Fuzzy)):
-            pairs = [(node.field, t) for t in expanded.get((node.field, node.text), [])]
-        else:
-            continue
-        for field, text in pairs:
-            if field == SURFACE_FIELD:
-                surfaces.add(text)
-            elif role_of(field):
-                terms.add(text)
-    return terms, surfaces
 
 
 def _leaf_label(leaf: P.Node) -> str:

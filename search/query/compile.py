@@ -15,6 +15,7 @@ ranks within them; ``-quelle:x`` excludes.  Values of one field are alternatives
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 from search import analysis
 from search.errors import BadRequest
@@ -28,16 +29,38 @@ NEAR_BONUS = 0.3
 NEAR_SLOP = 8
 PART_QUERY_BOOST = 0.55
 GENITIVE_BOOST = 0.6
+SCORED_EXPANSIONS = 16  # of a wildcard's words, the most frequent are searched in every field, the rest in exact
 FUZZY_PREFIX = 2  # "Selenski~" scans only the words starting "se": typos rarely hit the first letters
 META_FIELDS = ("location", "source", "category", "language", "date")
 
 
-class Compiler:
-    """Compiles query trees for the candidate ``languages`` with the configured field ``boosts``."""
+class Vocabulary(Protocol):
+    """The index's surface words, for wildcard and fuzzy words (``search.backend.searching.View``)."""
 
-    def __init__(self, languages: list[str], boosts: dict[str, float]):
+    def top_prefix_terms(self, field: str, prefix: str, limit: int) -> list[str]: ...
+    def top_terms_within(self, field: str, text: str, maxdist: int, prefix: int, limit: int) -> list[str]: ...
+
+
+class Compiler:
+    """Compiles query trees for the candidate ``languages`` with the configured field ``boosts``.
+
+    A wildcard or fuzzy word stands for the index's surface words it covers (``vocabulary``): the
+    ``max_expansions`` most frequent of them, each searched as if typed; ``notes`` says when there were more.
+    """
+
+    def __init__(self, languages: list[str], boosts: dict[str, float], vocabulary: Vocabulary | None = None,
+                 max_expansions: int = 200, notes: list[str] | None = None,
+                 analysed: dict[tuple[str, str, str], list[str]] | None = None):
         self.languages = languages
+        self.analysed = analysed if analysed is not None else {}  # (lang, text, mode) -> terms, shared per commit
         self.boosts = boosts
+        self.vocabulary = vocabulary
+        self.max_expansions = max_expansions
+        self.notes = notes if notes is not None else []
+        #: What the highlighter marks: the query words' whole-word terms (never their compound parts) and
+        #: surface forms, filled by ``compile``.
+        self.marks: set[str] = set()
+        self.surfaces: set[str] = set()
 
     def compile(self, node: object) -> P.Node:
         if isinstance(node, AnyOf):
@@ -107,7 +130,7 @@ class Compiler:
             return []
         out: list[P.Node] = []
         for lang in self.languages:
-            terms = [t for w in words for t in analysis.terms(lang, w)[:1]]
+            terms = [t for w in words for t in self.terms(lang, w)[:1]]
             field = text_field("body", lang)
             out += [P.Near(field, a, b, NEAR_SLOP, NEAR_BONUS) for a, b in zip(terms, terms[1:])]
         return out
@@ -117,27 +140,25 @@ class Compiler:
         return ("title",) if field == "title" else TEXT_ROLES
 
     def word(self, w: Word) -> P.Node:
+        if w.wildcard or w.fuzzy:
+            return self.expanded(w)
         alts: list[P.Node] = []
         surface = w.text.lower()
         for lang in self.languages:
             for role in self.roles(w.field):
                 fname, boost = text_field(role, lang), self.boosts.get(role, 1.0)
-                if w.wildcard:
-                    alts.append(P.Prefix(fname, _fold(lang, surface), boost))
-                    continue
-                terms = analysis.terms(lang, w.text)
+                terms = self.terms(lang, w.text)
                 if not terms:
                     continue
+                self.marks.update(terms)
                 parts = self.parts(lang, w)
                 if len(parts) > 1:  # all parts, anywhere: "Sicherheitsgarantie" ~ "Garantie für die Sicherheit"
                     alts.append(P.All(tuple(P.Term(fname, p) for p in parts), boost * PART_QUERY_BOOST))
                 if lang == "de" and len(w.text) > 4 and w.text.endswith("s"):
                     # genitive of names, which Snowball keeps: "Warschaus" -> "Warschau"
-                    alts += [P.Term(fname, t, boost * GENITIVE_BOOST) for t in analysis.terms(lang, w.text[:-1])[:1]
+                    alts += [P.Term(fname, t, boost * GENITIVE_BOOST) for t in self.terms(lang, w.text[:-1])[:1]
                              if t != terms[0]]
-                if w.fuzzy:
-                    alts.append(_fuzzy(fname, terms[0], w.fuzzy, boost))
-                elif len(terms) == 1:
+                if len(terms) == 1:
                     alts.append(P.Term(fname, terms[0], boost))
                 else:  # a hyphenated word: the whole, or its parts in a row
                     alts.append(P.Sum((P.Term(fname, terms[0]), P.Phrase(fname, tuple(terms[1:]))), boost))
@@ -145,17 +166,52 @@ class Compiler:
         if self.is_stop_word(w.text):
             return _sum(alts)  # "die", "wer": no surface, place or source match
         if w.field is None and exact:
-            if w.wildcard:
-                alts.append(P.Prefix(SURFACE_FIELD, surface, exact))
-            elif w.fuzzy:
-                alts.append(_fuzzy(SURFACE_FIELD, surface, w.fuzzy, exact))
-            else:
-                alts.append(P.Term(SURFACE_FIELD, surface, exact))
-        if w.field is None and not w.fuzzy:
-            loc_terms = analysis.terms(analysis.NEUTRAL, w.text)
+            alts.append(P.Term(SURFACE_FIELD, surface, exact))
+            self.surfaces.add(surface)
+        if w.field is None:
+            loc_terms = self.terms(analysis.NEUTRAL, w.text)
             if len(loc_terms) == 1:
                 alts.append(P.Term(LOCATION_WORDS, loc_terms[0], self.boosts.get("location", 0.5)))
             alts.append(P.Term("source", _domain(w.text), self.boosts.get("sources", 0.5)))
+        return _sum(alts)
+
+    def terms(self, lang: str, text: str, mode: str = "query") -> list[str]:
+        """``analysis.terms``, remembered: a query's words are analysed for several fields and bonuses."""
+        key = (lang, text, mode)
+        found = self.analysed.get(key)
+        if found is None:
+            if len(self.analysed) > 200_000:
+                self.analysed.clear()
+            found = self.analysed[key] = analysis.terms(lang, text, mode=mode)
+        return found
+
+    def expanded(self, w: Word) -> P.Node:
+        """A wildcard or fuzzy word: the surface words it covers, their terms in every candidate language."""
+        surface = w.text.lower()
+        limit = self.max_expansions
+        if self.vocabulary is None:
+            return P.Nothing()
+        if w.wildcard:
+            words = self.vocabulary.top_prefix_terms(SURFACE_FIELD, surface, limit + 1)
+        else:
+            words = self.vocabulary.top_terms_within(SURFACE_FIELD, surface, w.fuzzy, min(FUZZY_PREFIX, len(surface) - 1),
+                                                     limit + 1)
+        if len(words) > limit:
+            words = words[:limit]
+            self.notes.append(f"{w.text}{'*' if w.wildcard else '~'}: only the {limit} most frequent of the words "
+                              "it stands for were searched")
+        alts: list[P.Node] = []
+        scored = words[:SCORED_EXPANSIONS]  # the rest only match (through their surface form)
+        for lang in self.languages:
+            stems = list(dict.fromkeys(t for word in scored for t in self.terms(lang, word)[:1]))
+            self.marks.update(stems)
+            for role in self.roles(w.field):
+                fname, boost = text_field(role, lang), self.boosts.get(role, 1.0)
+                alts += [P.Term(fname, stem, boost) for stem in stems]
+        exact = self.boosts.get("exact", 1.0)
+        if w.field is None:
+            alts += [P.Term(SURFACE_FIELD, word, exact) for word in words]
+            self.surfaces.update(words)
         return _sum(alts)
 
     def is_stop_word(self, text: str) -> bool:
@@ -163,13 +219,12 @@ class Compiler:
         low = text.lower()
         return any(low in analysis.stop_words(lang) for lang in self.languages)
 
-    @staticmethod
-    def parts(lang: str, w: Word) -> list[str]:
+    def parts(self, lang: str, w: Word) -> list[str]:
         """A compound query word's parts, so "Stadtgründung" also finds "Gründung der Stadt"."""
         if w.wildcard or w.fuzzy:
             return []
-        whole = analysis.terms(lang, w.text)
-        return [t for t in analysis.terms(lang, w.text, mode="index")[1:] if t not in whole]
+        whole = self.terms(lang, w.text)
+        return [t for t in self.terms(lang, w.text, mode="index")[1:] if t not in whole]
 
     def phrase(self, p: Phrase) -> P.Node:
         text = " ".join(p.words)
@@ -178,6 +233,7 @@ class Compiler:
             terms = [t.text for t in analysis.analyzer_for(lang)(text, mode="query") if not getattr(t, "part", False)]
             if not terms:
                 continue
+            self.marks.update(terms)
             for role in self.roles(p.field):
                 fname, boost = text_field(role, lang), self.boosts.get(role, 1.0)
                 alts.append(P.Phrase(fname, tuple(terms), 1, boost) if len(terms) > 1 else P.Term(fname, terms[0], boost))
@@ -187,7 +243,7 @@ class Compiler:
         """A metadata value as a filter node."""
         value = w.text.strip()
         if w.field == "location":
-            terms = analysis.terms(analysis.NEUTRAL, value)
+            terms = self.terms(analysis.NEUTRAL, value)
             if not terms:
                 return P.Nothing()
             if w.wildcard:
@@ -217,14 +273,6 @@ def _sum(nodes: list[P.Node]) -> P.Node:
     if not nodes:
         return P.Nothing()
     return nodes[0] if len(nodes) == 1 else P.Sum(tuple(nodes))
-
-
-def _fuzzy(field: str, text: str, maxdist: int, boost: float) -> P.Fuzzy:
-    return P.Fuzzy(field, text, maxdist, min(FUZZY_PREFIX, len(text) - 1), boost)
-
-
-def _fold(lang: str, text: str) -> str:
-    return analysis.GermanFolder.fold(text) if lang == "de" else text
 
 
 def _domain(text: str) -> str:

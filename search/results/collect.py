@@ -46,9 +46,12 @@ def count(ords: Ordinals, ids: np.ndarray, n_docs: int) -> Counts:
         values = ords.ords[inside]
     if not len(values):
         return Counts([])
-    labels, first, counts = np.unique(values, return_index=True, return_counts=True)
-    order = np.lexsort((first, -counts))
-    return Counts([(ords.labels[labels[i]], int(counts[i])) for i in order])
+    counts = np.bincount(values, minlength=len(ords.labels))
+    labels = np.flatnonzero(counts)
+    first = np.empty(len(ords.labels), dtype=np.int64)
+    first[values[::-1]] = np.arange(len(values) - 1, -1, -1)  # the last write wins: each label's first match
+    order = labels[np.lexsort((first[labels], -counts[labels]))]
+    return Counts([(ords.labels[i], int(counts[i])) for i in order])
 
 
 def listing(counts: Counts, selected: list[str], limit: int = FACET_LIMIT) -> list[FacetValue]:

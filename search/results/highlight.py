@@ -1,39 +1,110 @@
 """Snippets with the matched words marked.
 
-The stored text is re-analysed with the document's own chain (index mode,
-so compound parts carry their whole word's character span): a token whose
-term the query matched marks the *whole surface word*, which is how
-"Sicherheitsgarantien" lights up for the query "Garantie".
-Everything is HTML-escaped except the ``<mark>`` tags.
+A mark means "this word matched the query": a word is marked when one of its
+index terms, analysed with the document's own chain in index mode, is one of
+the query's *whole-word* terms (``Marks.terms``) or when it is one of the
+query's surface words (``Marks.surfaces``).  Index mode includes a compound's
+parts, so "Sicherheitsgarantien" lights up for the query "Garantie"; the
+query's own compound parts are never marks, so "Impfzentrum" does not light
+up "Impfstoff".
+
+Re-analysing every word of every hit was most of a results page's cost.
+Instead each query term gives a short *probe* (its first characters, tolerant
+of umlauts and ß), one regular expression finds the few places a probe
+occurs, and only the words around those places are analysed, each once per
+query.  Everything is HTML-escaped except the ``<mark>`` tags; a body without a
+marked word shows its lead.
 """
 from __future__ import annotations
 
+import re
+import unicodedata
+from dataclasses import dataclass, field
 from html import escape
 
 from search import analysis
 
 FRAGMENT_CHARS = 220
 MAX_FRAGMENTS = 2
-SCAN_CHARS = 10000  # snippets come from the start of long bodies: re-analysis is the cost
+SCAN_CHARS = 10000  # snippets come from the start of long bodies
+LEAD_CHARS = 2500   # where most snippets are found: the rest is scanned only when this has too few marks
+PROBE_CHARS = 4
+_HYPHENS = "-\u2010\u2011"
+_PIECE = re.compile(r"[^\-\u2010\u2011]+")
+_HYPHENATED = re.compile(r"\w[\-\u2010\u2011]\w")
+_FOLDED = {"a": "[aä]", "o": "[oö]", "u": "[uü]", "s": "[sß]"}
 
 
-def spans(text: str, lang: str, terms: set[str], surfaces: set[str]) -> list[tuple[int, int]]:
-    """Merged character spans of the words in ``text`` that match.
+@dataclass
+class Marks:
+    """What a query marks: whole-word index terms (any language) and surface words; remembers per word."""
 
-    Only paragraphs that contain the start of some query term (a cheap
-    substring test on the folded text) are re-analysed: that is the cost.
-    """
-    probes = {analysis.GermanFolder.fold(t)[:4] for t in terms | surfaces if t}
-    found = []
-    chain = analysis.analyzer_for(lang)
-    start = 0
-    for para in text.split("\n\n"):
-        folded = analysis.GermanFolder.fold(para.lower())
-        if any(p in folded for p in probes):
-            found += _match_spans(chain, para, terms, start)
-            if surfaces:
-                found += _SURFACE.match_spans(para, surfaces, start)
-        start += len(para) + 2
+    terms: set[str] = field(default_factory=set)
+    surfaces: set[str] = field(default_factory=set)
+    _decided: dict[tuple[str, str], bool] = field(default_factory=dict)
+    _probe: re.Pattern | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.terms or self.surfaces)
+
+    def probe(self) -> re.Pattern | None:
+        """The probes of all terms as one pattern."""
+        if self._probe is None and self:
+            alternatives = sorted({_probe_pattern(t) for t in self.terms | self.surfaces if t}, key=len, reverse=True)
+            if alternatives:
+                self._probe = re.compile("|".join(alternatives), re.IGNORECASE)
+        return self._probe
+
+    def whole(self, lang: str, word: str) -> bool:
+        """Whether ``word`` matches as a whole word (not only through a hyphen piece or compound part)."""
+        return word.lower() in self.surfaces or any(t in self.terms for t in analysis.terms(lang, word)[:1])
+
+    def matches(self, lang: str, word: str) -> bool:
+        """Whether ``word`` (one piece of text without hyphens, or a hyphenated word) is marked."""
+        key = (lang, word)
+        known = self._decided.get(key)
+        if known is None:
+            low = word.lower()
+            known = low in self.surfaces or any(t in self.terms for t in analysis.terms(lang, word, mode="index"))
+            self._decided[key] = known
+        return known
+
+
+def _probe_pattern(term: str) -> str:
+    """A term's first characters as a pattern that also finds the unfolded spelling ("ss" also as "ß")."""
+    head = term.lower()[:PROBE_CHARS + 1]
+    out: list[str] = []
+    i = 0
+    while i < len(head) and len(out) < PROBE_CHARS:
+        if head.startswith("ss", i):
+            out.append("(?:ss|ß)")
+            i += 2
+            continue
+        out.append(_FOLDED.get(head[i], re.escape(head[i])))
+        i += 1
+    return "".join(out)
+
+
+def spans(text: str, lang: str, marks: Marks) -> list[tuple[int, int]]:
+    """Merged character spans of the marked words of ``text``."""
+    probe = marks.probe()
+    if probe is None:
+        return []
+    found: list[tuple[int, int]] = []
+    done = -1
+    for hit in probe.finditer(text):
+        if hit.start() < done:
+            continue  # another probe inside a word already looked at
+        start, end = _word_around(text, hit.start(), hit.end())
+        done = end
+        word = text[start:end]
+        if not marks.matches(lang, word):
+            continue
+        if _HYPHENATED.search(word) and not marks.whole(lang, word):  # "Rhein-Hochwasser": the piece
+            found += [(start + m.start(), start + m.end()) for m in _PIECE.finditer(word)
+                      if marks.matches(lang, m.group())]
+        else:
+            found.append((start, end))
     found.sort()
     merged: list[tuple[int, int]] = []
     for s, e in found:
@@ -44,14 +115,22 @@ def spans(text: str, lang: str, terms: set[str], surfaces: set[str]) -> list[tup
     return merged
 
 
-_SURFACE = analysis.surface_analyzer()
+def _word_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The word (hyphenated words whole, hyphens at its ends left out) around ``text[start:end]``."""
+    while start > 0 and _in_word(text[start - 1]):
+        start -= 1
+    n = len(text)
+    while end < n and _in_word(text[end]):
+        end += 1
+    while start < end and text[start] in _HYPHENS:
+        start += 1
+    while end > start and text[end - 1] in _HYPHENS:
+        end -= 1
+    return start, end
 
 
-def _match_spans(chain, text: str, terms: set[str], start: int) -> list[tuple[int, int]]:
-    """Spans of the index-mode tokens whose term matched: the fused chain's fast path where there is one."""
-    if isinstance(chain, analysis.FusedChain):
-        return chain.match_spans(text, terms, start)
-    return [(t.startchar, t.endchar) for t in chain(text, chars=True, mode="index", start_char=start) if t.text in terms]
+def _in_word(char: str) -> bool:
+    return char.isalnum() or char == "_" or char in _HYPHENS or unicodedata.category(char)[0] == "M"
 
 
 def mark(text: str, marks: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:
@@ -69,17 +148,16 @@ def mark(text: str, marks: list[tuple[int, int]], start: int = 0, end: int | Non
 
 def fragments(text: str, marks: list[tuple[int, int]], size: int = FRAGMENT_CHARS,
               limit: int = MAX_FRAGMENTS) -> list[str]:
-    """Up to ``limit`` windows of ``text`` with the most marks, in text order."""
-    if not marks:
+    """Up to ``limit`` windows of ``text`` with the most marks, in text order; the lead when nothing is marked."""
+    if not text.strip():
         return []
+    if not marks:
+        return [_window(text, [], 0, _end(text, 0, size))]
     windows = []
     for s, _ in marks:
         lo = max(0, s - size // 3)
         lo = text.rfind(" ", 0, lo) + 1 if lo else 0
-        hi = min(len(text), lo + size)
-        if hi < len(text):
-            cut = text.rfind(" ", lo, hi)
-            hi = cut if cut > lo else hi
+        hi = _end(text, lo, size)
         count = sum(1 for a, b in marks if a >= lo and b <= hi)
         windows.append((count, lo, hi))
     chosen: list[tuple[int, int]] = []
@@ -88,19 +166,32 @@ def fragments(text: str, marks: list[tuple[int, int]], size: int = FRAGMENT_CHAR
             chosen.append((lo, hi))
         if len(chosen) == limit:
             break
-    out = []
-    for lo, hi in sorted(chosen):
-        frag = mark(text, marks, lo, hi).replace("\n\n", " ¶ ").replace("\n", " ")
-        out.append(("…" if lo > 0 else "") + frag + ("…" if hi < len(text) else ""))
-    return out
+    return [_window(text, marks, lo, hi) for lo, hi in sorted(chosen)]
 
 
-def highlight(doc: dict, terms: set[str], surfaces: set[str]) -> dict[str, list[str]]:
+def _end(text: str, lo: int, size: int) -> int:
+    hi = min(len(text), lo + size)
+    if hi < len(text):
+        cut = text.rfind(" ", lo, hi)
+        hi = cut if cut > lo else hi
+    return hi
+
+
+def _window(text: str, marks: list[tuple[int, int]], lo: int, hi: int) -> str:
+    frag = mark(text, marks, lo, hi).replace("\n\n", " ¶ ").replace("\n", " ")
+    return ("…" if lo > 0 else "") + frag + ("…" if hi < len(text) else "")
+
+
+def highlight(doc: dict, marks: Marks) -> dict[str, list[str]]:
+    """The title (when a word of it matched) and up to two body fragments, marked."""
     lang = analysis.language_of(doc.get("language"))
     title = doc.get("title") or ""
     body = (doc.get("body") or "")[:SCAN_CHARS]
-    title_marks = spans(title, lang, terms, surfaces)
-    body_marks = spans(body, lang, terms, surfaces)
+    title_marks = spans(title, lang, marks)
+    body_marks = spans(body[:LEAD_CHARS], lang, marks)
+    if len(body_marks) < MAX_FRAGMENTS and len(body) > LEAD_CHARS:  # look further only when the lead lacks marks
+        cut = body.rfind(" ", 0, LEAD_CHARS) + 1 or LEAD_CHARS
+        body_marks = [m for m in body_marks if m[1] <= cut] + [(s + cut, e + cut) for s, e in spans(body[cut:], lang, marks)]
     return {
         "title": [mark(title, title_marks)] if title_marks else [],
         "body": fragments(body, body_marks),

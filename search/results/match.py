@@ -43,6 +43,7 @@ class Source(Protocol):
 
     def scored(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]: ...
     def positions(self, field: str, term: str, docs: np.ndarray) -> list[list[int]]: ...
+    def position_keys(self, field: str, term: str) -> np.ndarray: ...  # sorted doc << 32 | position
     def top_prefix_terms(self, field: str, prefix: str, limit: int) -> list[str]: ...
     def top_terms_within(self, field: str, text: str, maxdist: int, prefix: int, limit: int) -> list[str]: ...
     def dates(self) -> np.ndarray: ...  # int64 microseconds since datetime.min, -1 for none
@@ -161,6 +162,17 @@ class Evaluator:
 
     def _phrase_docs(self, node: P.Phrase, docs: np.ndarray) -> np.ndarray:
         """Boolean per doc of ``docs``: the terms occur in order, each within ``slop`` of the previous."""
+        if node.slop == 1:  # consecutive positions: shift the keys one position per word
+            keys = self.src.position_keys(node.field, node.terms[0])
+            keys = keys[member(keys >> 32, docs, self.n)]
+            for term in node.terms[1:]:
+                following = self.src.position_keys(node.field, term)
+                at = np.searchsorted(following, keys + 1)
+                at[at == len(following)] = 0
+                keys = keys[following[at] == keys + 1] + 1 if len(following) else keys[:0]
+                if not len(keys):
+                    break
+            return member(docs, np.unique(keys >> 32), self.n)
         lists = [self.src.positions(node.field, t, docs) for t in node.terms]
         slop = node.slop
         keep = np.zeros(len(docs), dtype=bool)
@@ -292,9 +304,36 @@ def _intersect(parts: list[Hits]) -> Hits:
     for p in parts[1:]:
         if not len(result):
             break
-        _, ia, ib = np.intersect1d(result.ids, p.ids, assume_unique=True, return_indices=True)
+        ia, ib = common(result.ids, p.ids)
         result = Hits(result.ids[ia], result.scores[ia] + p.scores[ib])
     return result
+
+
+def common(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``a`` and in ``b`` of the numbers both hold (both ascending, unique): a binary search per
+    number of the shorter one, where ``np.intersect1d`` sorts both again."""
+    if len(a) > len(b):
+        ib, ia = common(b, a)
+        return ia, ib
+    if not len(a) or not len(b):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    at = np.searchsorted(b, a)
+    at[at == len(b)] = len(b) - 1
+    found = b[at] == a
+    return np.flatnonzero(found), at[found]
+
+
+def member(values: np.ndarray, ids: np.ndarray, n: int) -> np.ndarray:
+    """Boolean per value: it is one of ``ids`` (ascending document numbers below ``n``)."""
+    if not len(ids) or not len(values):
+        return np.zeros(len(values), dtype=bool)
+    if len(ids) * 64 < len(values):
+        at = np.searchsorted(ids, values)
+        at[at == len(ids)] = 0
+        return ids[at] == values
+    mask = np.zeros(n, dtype=bool)
+    mask[ids] = True
+    return mask[values]
 
 
 def add_where(base: Hits, extra: Hits) -> Hits:
@@ -311,7 +350,9 @@ def add_where(base: Hits, extra: Hits) -> Hits:
 
 def restrict(base: Hits, ids: np.ndarray, keep: bool) -> Hits:
     """``base`` limited to (``keep``) or without (not ``keep``) the documents in ``ids``."""
-    inside = np.isin(base.ids, ids, assume_unique=True)
+    if not len(ids):
+        return base if not keep else Hits(base.ids[:0], base.scores[:0])
+    inside = member(base.ids, ids, int(max(base.ids[-1], ids[-1])) + 1 if len(base) else 0)
     mask = inside if keep else ~inside
     return Hits(base.ids[mask], base.scores[mask])
 
@@ -331,62 +372,58 @@ def _extend_spans(spans: list[tuple[int, int]], following: list[int], slop: int)
     return sorted(out)
 
 
-def near_scores(src: Source, node: P.Near, among: np.ndarray | None) -> Hits:
+def near_scores(src: Source, node: P.Near, among: np.ndarray | None, memo: dict | None = None) -> Hits:
     """Documents (of ``among``, or all) where ``second`` follows ``first`` within ``slop`` positions, scored
     as both terms' scores times the boost (Whoosh's sloppy two-word phrase)."""
-    a_ids, a_scores = src.scored(node.field, node.first)
-    b_ids, b_scores = src.scored(node.field, node.second)
-    if not len(a_ids) or not len(b_ids):
-        return EMPTY
-    both, ia, ib = np.intersect1d(a_ids, b_ids, assume_unique=True, return_indices=True)
-    scores = a_scores[ia] + b_scores[ib]
-    if among is not None:
-        inside = np.isin(both, among, assume_unique=True)
+    both, scores = _both(src, node, memo)
+    if among is not None and len(both):
+        inside = member(both, among, src.n)
         both, scores = both[inside], scores[inside]
     if not len(both):
         return EMPTY
-    first = src.positions(node.field, node.first, both)
-    second = src.positions(node.field, node.second, both)
-    keep = np.fromiter((_close(a, b, node.slop) for a, b in zip(first, second)), dtype=bool, count=len(both))
+    first = src.position_keys(node.field, node.first)
+    first = first[member(first >> 32, both, src.n)]
+    second = src.position_keys(node.field, node.second)
+    after = np.searchsorted(second, first + 1)  # the second word's next position after each of the first's
+    inside = after < len(second)
+    first, following = first[inside], second[after[inside]]
+    close = ((following >> 32) == (first >> 32)) & (following - first <= node.slop)
+    keep = member(both, first[close] >> 32, src.n)
     return Hits(both[keep], scores[keep] * node.boost if node.boost != 1.0 else scores[keep])
 
 
-def near_bound(src: Source, deferred: list[Deferred], ids: np.ndarray) -> np.ndarray:
+def _both(src: Source, node: P.Near, memo: dict | None) -> tuple[np.ndarray, np.ndarray]:
+    """Documents with both words, and both words' scores added (remembered in ``memo`` for one ranking)."""
+    if memo is not None and node in memo:
+        return memo[node]
+    a_ids, a_scores = src.scored(node.field, node.first)
+    b_ids, b_scores = src.scored(node.field, node.second)
+    ia, ib = common(a_ids, b_ids)
+    found = (a_ids[ia], a_scores[ia] + b_scores[ib])
+    if memo is not None:
+        memo[node] = found
+    return found
+
+
+def near_bound(src: Source, deferred: list[Deferred], ids: np.ndarray, memo: dict | None = None) -> np.ndarray:
     """For each of ``ids``, the most its deferred bonuses can add (both words present, close or not)."""
     bound = np.zeros(len(ids))
     for d in deferred:
-        a_ids, a_scores = src.scored(d.node.field, d.node.first)
-        b_ids, b_scores = src.scored(d.node.field, d.node.second)
-        both, ia, ib = np.intersect1d(a_ids, b_ids, assume_unique=True, return_indices=True)
-        if not len(both):
-            continue
-        extra = Hits(both, (a_scores[ia] + b_scores[ib]) * (d.node.boost * d.scale))
-        bound = add_where(Hits(ids, bound), extra).scores
+        both, scores = _both(src, d.node, memo)
+        if len(both):
+            bound = add_where(Hits(ids, bound), Hits(both, scores * (d.node.boost * d.scale))).scores
     return bound
 
 
-def deferred_scores(src: Source, deferred: list[Deferred], ids: np.ndarray) -> np.ndarray:
+def deferred_scores(src: Source, deferred: list[Deferred], ids: np.ndarray, memo: dict | None = None) -> np.ndarray:
     """The exact deferred bonuses of ``ids`` (ascending)."""
     total = np.zeros(len(ids))
     for d in deferred:
-        hits = near_scores(src, d.node, ids)
+        hits = near_scores(src, d.node, ids, memo)
         if d.scale != 1.0:
             hits = Hits(hits.ids, hits.scores * d.scale)
         total = add_where(Hits(ids, total), hits).scores
     return total
-
-
-def _close(first: list[int], second: list[int], slop: int) -> bool:
-    """``second`` has a position 1..``slop`` after one of ``first``'s (both ascending)."""
-    j, n = 0, len(second)
-    for a in first:
-        while j < n and second[j] <= a:
-            j += 1
-        if j == n:
-            return False
-        if second[j] - a <= slop:
-            return True
-    return False
 
 
 def date_mask_ids(micros: np.ndarray, live: np.ndarray, start: datetime | None, end: datetime | None) -> np.ndarray:

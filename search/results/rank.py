@@ -37,7 +37,8 @@ def by_relevance(src: Source, hits: Hits, deferred: list[Deferred], k: int) -> H
     if not deferred or not len(hits):
         pick = top_k(hits.ids, hits.scores, k)
         return Hits(hits.ids[pick], hits.scores[pick])
-    upper = hits.scores + near_bound(src, deferred, hits.ids)
+    memo: dict = {}
+    upper = hits.scores + near_bound(src, deferred, hits.ids, memo)
     exact = np.full(len(hits), np.nan)
     size = max(FIRST_ROUND, 2 * k)
     while True:
@@ -45,7 +46,7 @@ def by_relevance(src: Source, hits: Hits, deferred: list[Deferred], k: int) -> H
         todo = pick[np.isnan(exact[pick])]
         if len(todo):
             todo.sort()
-            exact[todo] = hits.scores[todo] + deferred_scores(src, deferred, hits.ids[todo])
+            exact[todo] = hits.scores[todo] + deferred_scores(src, deferred, hits.ids[todo], memo)
         known = np.flatnonzero(~np.isnan(exact))
         if len(known) == len(hits):
             break

@@ -64,7 +64,7 @@ class Matches:
     facets: dict[str, Counts]
     months: list[dict]
     years: list[dict]
-    stories: int  # distinct stories among the matches (with collapse: the number of entries)
+    stories: int  # with collapse: distinct stories among the matches (0 without)
     story_sizes: dict[Any, int]  # per page document: matching articles of its story (with collapse)
     expanded: dict[tuple[str, str], list[str]]
     notes: list[str]
@@ -99,7 +99,7 @@ def run(src: Source, req: SearchRequest) -> Matches:
         column, multi = FACET_COLUMNS[name]
         facets[name] = collect.count(src.ordinals(column, multi), base.ids, src.n)
     months, years = collect.histogram(src.ordinals("month"), matched.ids, src.n) if req.histogram else ([], [])
-    keys = collect.story_keys(src.ordinals("story"), matched.ids) if (req.collapse or len(matched)) else None
+    keys = collect.story_keys(src.ordinals("story"), matched.ids) if req.collapse else None
     stories = len(np.unique(keys)) if keys is not None and len(keys) else 0
     page, sizes = _page(src, req, evaluator, matched, keys)
     return Matches(total=len(matched), page=list(zip(page.ids.tolist(), page.scores.tolist())), facets=facets, months=months, years=years, stories=stories,

@@ -114,3 +114,15 @@ def positions(value: bytes) -> list[int]:
         return []
     gaps = pickle.loads(value[4:])
     return list(accumulate(gaps))
+
+
+def position_keys(postings: Postings, base: int) -> np.ndarray:
+    """Every (document, position) of a term as one sorted int64 key, ``(base + doc) << 32 | position``:
+    phrases and nearness become array look-ups (``search.results.match``)."""
+    lists = [positions(v) for v in postings.values or ()]
+    counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    if not counts.sum():
+        return np.zeros(0, dtype=np.int64)
+    docs = np.repeat(postings.ids.astype(np.int64) + base, counts)
+    pos = np.fromiter((p for lst in lists for p in lst), dtype=np.int64, count=int(counts.sum()))
+    return (docs << 32) | pos

@@ -30,7 +30,8 @@ from whoosh.util.numeric import byte_to_length
 
 from search import analysis
 from search.backend.whoosh import columns
-from search.backend.whoosh.postings import Postings, positions, read_postings
+from search.backend.whoosh.postings import Postings, position_keys, positions, read_postings
+from search.backend.whoosh.vocabulary import read_vocabulary
 from search.query import plan as P
 from search.results import collect
 from search.results.explain import explain
@@ -195,6 +196,27 @@ class Snapshot:
         """Documents with ``term`` in ``field`` (deleted ones included until merged away, as Whoosh counts)."""
         return self._df(field, term) if field in self.schema else 0
 
+    def position_keys(self, field: str, term: str) -> np.ndarray:
+        """Sorted ``doc << 32 | position`` keys of every occurrence of ``term`` in ``field``."""
+        parts = []
+        fieldobj = self.schema[field] if field in self.schema else None
+        if fieldobj is None:
+            return np.zeros(0, dtype=np.int64)
+        btext = fieldobj.to_bytes(term)
+        for segid, leaf, base in self.segments:
+            key = (segid, field, btext, "keys")
+            keys = self.cache.postings.get(key)
+            if keys is None:
+                with self._lock:
+                    p = self.cache.term(segid, leaf, field, btext, with_values=True)
+                keys = position_keys(p, 0) if p is not None else np.zeros(0, dtype=np.int64)
+                self.cache.postings.put(key, keys, keys.nbytes + 64)
+            if len(keys):
+                parts.append(keys + (base << 32) if base else keys)
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
     def positions(self, field: str, term: str, docs: np.ndarray) -> list[list[int]]:
         """The positions of ``term`` in each of ``docs`` (ascending document numbers that have it)."""
         out: list[list[int]] = []
@@ -231,8 +253,18 @@ class Snapshot:
                     for t in islice(self.reader.terms_within(field, text, maxdist, prefix=prefix), MAX_SCAN)]
 
     def top_prefix_terms(self, field: str, prefix: str, limit: int) -> list[str]:
-        """Up to ``limit`` terms of ``field`` starting with ``prefix``, most frequent first."""
-        return self._most_frequent(field, self.expand_prefix(field, prefix), limit)
+        """Up to ``limit`` terms of ``field`` starting with ``prefix``, most frequent first (each segment's
+        most frequent, added up)."""
+        if field not in self.schema:
+            return []
+        key = prefix.encode("utf-8")
+        total: dict[bytes, int] = {}
+        for segid, leaf, _ in self.segments:
+            vocab = self.cache.column(segid, f"vocab:{field}", lambda leaf=leaf: read_vocabulary(leaf, field))
+            for term, df in vocab.top(key, limit):
+                total[term] = total.get(term, 0) + df
+        ranked = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        return [t.decode("utf-8") for t, _ in ranked]
 
     def top_terms_within(self, field: str, text: str, maxdist: int, prefix: int, limit: int) -> list[str]:
         """Up to ``limit`` terms within ``maxdist`` edits of ``text``, most frequent first."""
