@@ -18,7 +18,6 @@ marked word shows its lead.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from html import escape
 
@@ -32,7 +31,9 @@ PROBE_CHARS = 4
 _HYPHENS = "-\u2010\u2011"
 _PIECE = re.compile(r"[^\-\u2010\u2011]+")
 _HYPHENATED = re.compile(r"\w[\-\u2010\u2011]\w")
-_FOLDED = {"a": "[aä]", "o": "[oö]", "u": "[uü]", "s": "[sß]"}
+_IN_WORD = re.compile(r"[\w\-\u2010\u2011]*")
+_LONGEST_WORD = 64
+_UMLAUT_OF = {"a": "ä", "o": "ö", "u": "ü"}
 
 
 @dataclass
@@ -42,22 +43,25 @@ class Marks:
     terms: set[str] = field(default_factory=set)
     surfaces: set[str] = field(default_factory=set)
     _decided: dict[tuple[str, str], bool] = field(default_factory=dict)
-    _probe: re.Pattern | None = None
+    _probes: list[str] | None = None
 
     def __bool__(self) -> bool:
         return bool(self.terms or self.surfaces)
 
-    def probe(self) -> re.Pattern | None:
-        """The probes of all terms as one pattern."""
-        if self._probe is None and self:
-            alternatives = sorted({_probe_pattern(t) for t in self.terms | self.surfaces if t}, key=len, reverse=True)
-            if alternatives:
-                self._probe = re.compile("|".join(alternatives), re.IGNORECASE)
-        return self._probe
+    def probes(self) -> list[str]:
+        """Each term's first characters, lower-case, in every spelling folding may have removed."""
+        if self._probes is None:
+            self._probes = sorted({v for t in self.terms | self.surfaces if t for v in _spellings(t[:PROBE_CHARS + 1])})
+        return self._probes
 
     def whole(self, lang: str, word: str) -> bool:
         """Whether ``word`` matches as a whole word (not only through a hyphen piece or compound part)."""
-        return word.lower() in self.surfaces or any(t in self.terms for t in analysis.terms(lang, word)[:1])
+        key = ("whole", lang, word)
+        known = self._decided.get(key)  # type: ignore[call-overload]
+        if known is None:
+            known = word.lower() in self.surfaces or any(t in self.terms for t in analysis.terms(lang, word)[:1])
+            self._decided[key] = known  # type: ignore[index]
+        return known
 
     def matches(self, lang: str, word: str) -> bool:
         """Whether ``word`` (one piece of text without hyphens, or a hyphenated word) is marked."""
@@ -70,32 +74,47 @@ class Marks:
         return known
 
 
-def _probe_pattern(term: str) -> str:
-    """A term's first characters as a pattern that also finds the unfolded spelling ("ss" also as "ß")."""
-    head = term.lower()[:PROBE_CHARS + 1]
-    out: list[str] = []
-    i = 0
-    while i < len(head) and len(out) < PROBE_CHARS:
-        if head.startswith("ss", i):
-            out.append("(?:ss|ß)")
-            i += 2
+def _spellings(head: str) -> list[str]:
+    """The first ``PROBE_CHARS`` characters of a folded term as the text may spell them ("koln": "köln" too;
+    "ss": "ß" too)."""
+    head = head.lower()
+    variants = [("", 0)]
+    out = set()
+    while variants:
+        text, i = variants.pop()
+        if len(text) >= PROBE_CHARS or i >= len(head):
+            if text:
+                out.add(text[:PROBE_CHARS] if not text.endswith("ß") or len(text) <= PROBE_CHARS else text)
             continue
-        out.append(_FOLDED.get(head[i], re.escape(head[i])))
-        i += 1
-    return "".join(out)
+        if head.startswith("ss", i):
+            variants += [(text + "ss", i + 2), (text + "ß", i + 2)]
+            continue
+        variants.append((text + head[i], i + 1))
+        if head[i] in _UMLAUT_OF:
+            variants.append((text + _UMLAUT_OF[head[i]], i + 1))
+    return sorted(out)
 
 
 def spans(text: str, lang: str, marks: Marks) -> list[tuple[int, int]]:
     """Merged character spans of the marked words of ``text``."""
-    probe = marks.probe()
-    if probe is None:
+    if not marks:
         return []
+    low = text.lower()
+    if len(low) != len(text):  # "İ" lower-cases to two characters: find the probes case by case
+        low = "".join(c.lower()[:1] or c for c in text)
+    places = []
+    for probe in marks.probes():
+        at = low.find(probe)
+        while at >= 0:
+            places.append(at)
+            at = low.find(probe, at + 1)
+    places.sort()
     found: list[tuple[int, int]] = []
     done = -1
-    for hit in probe.finditer(text):
-        if hit.start() < done:
+    for place in places:
+        if place < done:
             continue  # another probe inside a word already looked at
-        start, end = _word_around(text, hit.start(), hit.end())
+        start, end = _word_around(text, place, place + 1)
         done = end
         word = text[start:end]
         if not marks.matches(lang, word):
@@ -117,20 +136,14 @@ def spans(text: str, lang: str, marks: Marks) -> list[tuple[int, int]]:
 
 def _word_around(text: str, start: int, end: int) -> tuple[int, int]:
     """The word (hyphenated words whole, hyphens at its ends left out) around ``text[start:end]``."""
-    while start > 0 and _in_word(text[start - 1]):
-        start -= 1
-    n = len(text)
-    while end < n and _in_word(text[end]):
-        end += 1
+    before = text[max(0, start - _LONGEST_WORD):start][::-1]  # a regular expression runs forwards only
+    start -= _IN_WORD.match(before).end()
+    end = _IN_WORD.match(text, end).end()
     while start < end and text[start] in _HYPHENS:
         start += 1
     while end > start and text[end - 1] in _HYPHENS:
         end -= 1
     return start, end
-
-
-def _in_word(char: str) -> bool:
-    return char.isalnum() or char == "_" or char in _HYPHENS or unicodedata.category(char)[0] == "M"
 
 
 def mark(text: str, marks: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:
