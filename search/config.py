@@ -24,7 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "recency": {"enabled": False, "half_life_days": 365, "weight": 0.3},
     "indexing": {"max_file_mb": 32, "workers": 2, "batch_size": 10000},
     "stories": {"window_days": 3, "threshold": 0.12},
-    "search": {"timeout_seconds": 10.0, "max_expansions": 200, "cache_mb": 256},
+    "search": {"timeout_seconds": 10.0, "max_expansions": 50, "cache_mb": 256},
     "server": {"host": "127.0.0.1", "port": 8080, "workers": None},
 }
 FACETS = ("location", "source", "category", "language")

@@ -260,15 +260,24 @@ class Snapshot:
         key = prefix.encode("utf-8")
         total: dict[bytes, int] = {}
         for segid, leaf, _ in self.segments:
-            vocab = self.cache.column(segid, f"vocab:{field}", lambda leaf=leaf: read_vocabulary(leaf, field))
-            for term, df in vocab.top(key, limit):
+            for term, df in self._vocabulary(segid, leaf, field).top(key, limit):
                 total[term] = total.get(term, 0) + df
         ranked = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
         return [t.decode("utf-8") for t, _ in ranked]
 
     def top_terms_within(self, field: str, text: str, maxdist: int, prefix: int, limit: int) -> list[str]:
         """Up to ``limit`` terms within ``maxdist`` edits of ``text``, most frequent first."""
-        return self._most_frequent(field, self.terms_within(field, text, maxdist, prefix), limit)
+        if field not in self.schema:
+            return []
+        total: dict[bytes, int] = {}
+        for segid, leaf, _ in self.segments:
+            for term, df in self._vocabulary(segid, leaf, field).within(text, maxdist, prefix, limit):
+                total[term] = total.get(term, 0) + df
+        ranked = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        return [t.decode("utf-8") for t, _ in ranked]
+
+    def _vocabulary(self, segid: str, leaf, field: str):
+        return self.cache.column(segid, f"vocab:{field}", lambda: read_vocabulary(leaf, field))
 
     def _most_frequent(self, field: str, terms: Iterable[str], limit: int) -> list[str]:
         freq = {t: self._df(field, t) for t in terms}

@@ -62,6 +62,55 @@ class SegmentVocabulary:
         return [(self.term(lo + int(i)), int(df[i])) for i in pick]
 
 
+    def within(self, word: str, maxdist: int, prefix: int, limit: int) -> list[tuple[bytes, int]]:
+        """Terms within ``maxdist`` edits (Damerau-Levenshtein, adjacent transpositions) of ``word`` that share
+        its first ``prefix`` characters: the ``limit`` most frequent, looking at the ``SCAN`` most frequent
+        candidates of a plausible length only (typos of rare words are rarely worth a correction)."""
+        head = word[:prefix].encode("utf-8")
+        lo, hi = self.prefix_range(head)
+        if lo >= hi:
+            return []
+        size = np.diff(self.offsets[lo:hi + 1])  # UTF-8 bytes: a character is 1 to 4 of them
+        target = len(word.encode("utf-8"))
+        plausible = np.flatnonzero(np.abs(size - target) <= 2 * maxdist)
+        if len(plausible) > SCAN:
+            plausible = plausible[np.argpartition(-self.df[lo:hi][plausible], SCAN - 1)[:SCAN]]
+        found = []
+        letters = set(word)
+        for i in plausible.tolist():
+            term = self.term(lo + i)
+            text = term.decode("utf-8")
+            if abs(len(text) - len(word)) > maxdist or len(letters.symmetric_difference(text)) > 2 * maxdist:
+                continue  # an edit changes at most two of the letters a word has
+            if edit_distance(word, text, maxdist) <= maxdist:
+                found.append((term, int(self.df[lo + i])))
+        found.sort(key=lambda kv: (-kv[1], kv[0]))
+        return found[:limit]
+
+
+SCAN = 2000
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment distance of ``a`` and ``b``, or ``limit + 1`` once it must exceed ``limit``."""
+    if a == b:
+        return 0
+    previous2: list[int] | None = None
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            best = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if previous2 is not None and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                best = min(best, previous2[j - 2] + 1)
+            current[j] = best
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
 def read_vocabulary(leaf, fieldname: str) -> SegmentVocabulary:
     """Every term of ``fieldname`` in one segment, read from Whoosh's ordered term table."""
     terms = leaf._terms  # W3TermsReader
