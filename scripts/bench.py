@@ -29,7 +29,7 @@ sampled sum over its process tree):
 4. in-process query latency over 70 fixed queries (``benchlib/queryset.py``),
    one warm-up round then ``--rounds`` rounds; Stichwort with and without
    highlights, the word/phrase queries also against the baseline;
-5. HTTP through ``gunicorn -w 2 --threads 4`` at 1, 4 and 16 keep-alive
+5. HTTP through the server ``stichwort serve`` runs at 1, 4 and 16 keep-alive
    clients, ``--http-seconds`` and ``--http-max-requests`` per level;
 6. Stichwort indexing with the other worker counts (workers=1).
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "indexing": {"max_file_mb": 32, "workers": 2, "batch_size": 10000},
     "stories": {"window_days": 3, "threshold": 0.12},
     "search": {"timeout_seconds": 10.0, "max_expansions": 50, "cache_mb": 256},
-    "server": {"host": "127.0.0.1", "port": 8080, "workers": None},
+    "server": {"host": "127.0.0.1", "port": 8080, "workers": None, "public_url": None},
 }
 FACETS = ("location", "source", "category", "language")
 
@@ -92,6 +93,10 @@ def validate(data: dict[str, Any]) -> None:
     _check_number("search.max_expansions", data["search"]["max_expansions"], 1, 10000)
     _check_number("search.cache_mb", data["search"]["cache_mb"], 16, 65536)
     _check_number("server.port", data["server"]["port"], 1, 65535)
+    public = data["server"]["public_url"]
+    if public is not None and not (isinstance(public, str) and re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", public)):
+        raise ConfigError(f"config key 'server.public_url': {public!r} is not allowed; expected an http(s) URL "
+                          "such as https://archiv.example.org")
     if data["server"]["workers"] is not None:
         _check_number("server.workers", data["server"]["workers"], 1, 64)
     if not isinstance(data["index_dir"], str) or not data["index_dir"]:

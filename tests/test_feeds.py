@@ -23,7 +23,7 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 
 @pytest.fixture(scope="module")
 def app(engine):
-    return create_app(engine=engine)
+    return create_app(engine=engine, config={"STICHWORT_PUBLIC_URL": "https://archiv.example.org"})
 
 
 @pytest.fixture()
@@ -66,7 +66,7 @@ def test_feed_of_a_search(client, engine, kind, mimetype, version):
     for entry, hit in zip(parsed.entries, expected["hits"], strict=True):
         assert entry.title == hit["title"]
         assert urlsplit(entry.link).path == "/article/" + quote(hit["id"])
-        assert entry.link.startswith("http://localhost/")
+        assert entry.link.startswith("https://archiv.example.org/")  # the public address, not the Host header
         if hit["teaser"]:
             assert entry.summary == hit["teaser"]
         if hit["category"]:
@@ -143,7 +143,7 @@ def test_opensearch_description(client):
     urls = {u.get("type"): u.get("template") for u in root.findall(f"{{{OPENSEARCH_NS}}}Url")}
     for mime in ("text/html", "application/x-suggestions+json", "application/atom+xml"):
         assert "{searchTerms}" in urls[mime], mime
-        assert urls[mime].startswith("http://localhost/")
+        assert urls[mime].startswith("https://archiv.example.org/")
 
     # Every template works when filled in.
     html = client.get(urlsplit(urls["text/html"].replace("{searchTerms}", "Genf"))._replace(
@@ -184,3 +184,10 @@ def test_hostile_articles_keep_feeds_well_formed(tmp_path_factory, kind):
             assert urlsplit(entry.link).path.startswith("/article/")
     finally:
         engine.close()
+
+
+def test_a_forged_host_header_never_reaches_the_description(client):
+    """The OpenSearch description and feeds name the configured public address, whatever ``Host:`` says."""
+    for path in ("/opensearch.xml", "/feed.atom?q=Genf", "/feed.rss?q=Genf"):
+        body = client.get(path, headers={"Host": "evil.example"}).get_data(as_text=True)
+        assert "evil.example" not in body and "https://archiv.example.org/" in body, path

@@ -168,3 +168,69 @@ def test_many_fuzzy_terms_are_bounded(server):
     assert status == 200, (status, body[:300])
     notes = json.loads(body)["notes"]
     assert any("only the first 3 fuzzy or wildcard words" in n for n in notes), notes
+
+
+HOSTILE_QUERIES = [
+    {"q": "(" * 330 + "Genf" + ")" * 330}, {"q": "(" * 400 + "Genf"}, {"date_from": "9999-12-31"},
+    {"date_to": "9999-12-31"}, {"date_from": "0001-01-01", "date_to": "9999-12-31"}, {"q": "datum:9999-12-31"},
+    {"q": "datum:<0001-01-01"}, {"q": "datum:>9999-12-31 Genf"}, {"q": "ge* ve* be*"}, {"q": "ge*"},
+    {"q": ("Bahnstreik Genf Hochwasser Zürich Stromausfall " * 30)[:1000]}, {"q": "Selenski~ Kreml~ Genf~"},
+]
+
+
+@pytest.mark.parametrize("params", HOSTILE_QUERIES, ids=lambda p: next(iter(p.values()))[:24])
+def test_hostile_queries_get_an_answer_within_the_budget(server, params):
+    """Each is answered (200 or a 4xx naming the problem) well inside the search budget (``search.timeout_seconds``,
+    10 s), with the same security headers as every page: never a 500, never a stuck worker."""
+    for path in ("/api/search?", "/?"):
+        status, headers, _ = expect(server, path + urlencode(params), (200, 400))
+        assert headers["Content-Security-Policy"] and headers["X-Content-Type-Options"] == "nosniff"
+
+
+def _raw(server, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=QUICK) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("request_bytes, status", [
+    (b"GET /?q=" + b"x" * 9000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n", b"414"),
+    (b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"y" * 9000 + b"\r\n\r\n", b"431"),
+    (b"GET\x01 / HTTP/1.1\r\n\r\n", b"400"),
+])
+def test_gunicorns_own_error_pages_carry_the_security_headers(server, request_bytes, status):
+    """Requests so broken that gunicorn answers them itself, before the app sees them."""
+    answer = _raw(server, request_bytes)
+    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    assert head.startswith("HTTP/1.1 " + status.decode()), head[:200]
+    assert "Content-Security-Policy: default-src 'self'" in head and "X-Frame-Options: DENY" in head, head
+
+
+def test_slow_clients_do_not_block_other_readers(server):
+    """Sixteen connections that send a byte every two seconds (slowloris) while other readers search."""
+    import threading
+    stop = threading.Event()
+
+    def slow() -> None:
+        try:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+                for byte in b"GET /api/search?q=Genf HTTP/1.1\r\nHost: localhost\r\n":
+                    if stop.wait(2):
+                        return
+                    sock.sendall(bytes([byte]))
+        except OSError:
+            pass
+    slow_clients = [threading.Thread(target=slow, daemon=True) for _ in range(16)]
+    for t in slow_clients:
+        t.start()
+    try:
+        time.sleep(1)
+        for q in ("Genf", "Bahnstreik", "Hochwasser", "Zürich", "rates"):
+            expect(server, "/api/search?" + urlencode({"q": q}), (200,))
+    finally:
+        stop.set()
+        for t in slow_clients:
+            t.join(timeout=5)

@@ -97,6 +97,8 @@ def test_search_results(client, engine):
     expected = engine.search("Sicherheitsgarantie", collapse=True)
     assert hit_links(doc) == ["/article/" + quote(h["id"]) for h in expected["hits"]]
     count = doc.one("p", cls="results-count").text
+    assert "„\u2068Sicherheitsgarantie\u2069“" in count  # the query isolated from the sentence's direction
+    count = count.replace("\u2068", "").replace("\u2069", "")  # invisible: what the reader sees
     assert f"{expected['total']['value']} Treffer" in count and "„Sicherheitsgarantie“" in count
     first = doc.one("li", cls="hit")
     assert first.find("mark"), "highlighted snippet or title"

@@ -127,7 +127,7 @@ def require_chromium() -> None:
 
 
 def start_live_server(index_dir: Path, log_dir: Path) -> BackgroundServer:
-    """gunicorn (1 worker, 4 threads) serving ``index_dir`` on a free loopback port."""
+    """gunicorn (1 worker) serving ``index_dir`` on a free loopback port."""
     server = BackgroundServer(index_dir, host="127.0.0.1", workers=1, log_path=log_dir / "gunicorn.log")
     return server.start()
 

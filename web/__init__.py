@@ -80,6 +80,7 @@ def create_app(
     """
     app = Flask(__name__, static_folder="static", template_folder="templates")
     app.config.update(DEFAULT_CONFIG)
+    app.config["STICHWORT_PUBLIC_URL"] = os.environ.get("STICHWORT_PUBLIC_URL") or None
     if config:
         app.config.update(config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]

@@ -25,6 +25,18 @@ def get_engine() -> Any:
     return engine
 
 
+def public_url(path: str = "/") -> str:
+    """``path`` (as ``url_for`` gives it) as an absolute URL on this site: the configured public address (``server.public_url``, else the
+    configured host and port), never the request's ``Host:`` header, which any client can set."""
+    base = current_app.config.get("STICHWORT_PUBLIC_URL")
+    if not base:
+        engine = current_app.extensions[EXTENSION_KEY]["engine"]
+        server = getattr(engine, "config", None) and engine.config["server"]
+        base = (server and server.get("public_url")) or (f"http://{server['host']}:{server['port']}" if server
+                                                          else "http://127.0.0.1:8080")
+    return base.rstrip("/") + path
+
+
 def is_api_request() -> bool:
     path = request.path
     return path == "/api" or path.startswith("/api/")

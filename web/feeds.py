@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, request, url_for
 
-from .core import get_engine, t, ui_lang
+from .core import get_engine, public_url, t, ui_lang
 from .params import parse_search
 from .present import as_utc, external_url, source_link
 
@@ -82,11 +82,12 @@ def _feed_title(params: Any) -> str:
 
 
 def _html_url(items: list[tuple[str, str]]) -> str:
-    return url_for("ui.search", _external=True) + ("?" + urlencode(items + [("sort", "newest")]))
+    return public_url(url_for("ui.search")) + ("?" + urlencode(items + [("sort", "newest")]))
 
 
 def _self_url() -> str:
-    return request.base_url + ("?" + request.query_string.decode("utf-8", "replace") if request.query_string else "")
+    return public_url(request.script_root + request.path) + (
+        "?" + request.query_string.decode("utf-8", "replace") if request.query_string else "")
 
 
 def _authors(hit: dict[str, Any]) -> list[str]:
@@ -116,7 +117,7 @@ def atom() -> Response:
     _sub(feed, "link", rel="self", type="application/atom+xml", href=_self_url())
     _sub(feed, "link", rel="alternate", type="text/html", href=_html_url(items))
     _sub(feed, "link", rel="search", type="application/opensearchdescription+xml",
-         href=url_for("feeds.opensearch", _external=True))
+         href=public_url(url_for("feeds.opensearch")))
     author = _sub(feed, "author")
     _sub(author, "name", "Stichwort")
     _sub(feed, "generator", "Stichwort")
@@ -125,7 +126,7 @@ def atom() -> Response:
     _sub(feed, "opensearch:startIndex", (params.page - 1) * params.size + 1)
 
     for hit in hits:
-        page_url = url_for("ui.article", id=hit["id"], _external=True)
+        page_url = public_url(url_for("ui.article", id=hit["id"]))
         entry = _sub(feed, "entry")
         _sub(entry, "id", page_url)
         _sub(entry, "title", hit.get("title") or t("untitled"), type="text")
@@ -164,7 +165,7 @@ def rss() -> Response:
     _sub(channel, "atom:link", rel="self", type="application/rss+xml", href=_self_url())
 
     for hit in hits:
-        page_url = url_for("ui.article", id=hit["id"], _external=True)
+        page_url = public_url(url_for("ui.article", id=hit["id"]))
         item = _sub(channel, "item")
         _sub(item, "title", hit.get("title") or t("untitled"))
         _sub(item, "link", page_url)
@@ -183,7 +184,7 @@ def rss() -> Response:
 
 @bp.get("/opensearch.xml")
 def opensearch() -> Response:
-    root_url = request.url_root.rstrip("/")
+    root_url = public_url(request.script_root).rstrip("/")
     doc = ET.Element("OpenSearchDescription", {"xmlns": OPENSEARCH_NS})
     _sub(doc, "ShortName", "Stichwort")
     _sub(doc, "Description", t("opensearch_description"))
@@ -191,7 +192,7 @@ def opensearch() -> Response:
     _sub(doc, "Language", ui_lang())
     _sub(doc, "InputEncoding", "UTF-8")
     _sub(doc, "OutputEncoding", "UTF-8")
-    _sub(doc, "Image", url_for("static", filename="favicon.svg", _external=True),
+    _sub(doc, "Image", public_url(url_for("static", filename="favicon.svg")),
          height="16", width="16", type="image/svg+xml")
     _sub(doc, "Url", type="text/html", method="get", template=root_url + "/?q={searchTerms}")
     _sub(doc, "Url", type="application/x-suggestions+json", method="get",
@@ -201,5 +202,5 @@ def opensearch() -> Response:
     _sub(doc, "Url", type="application/rss+xml", method="get",
          template=root_url + "/feed.rss?q={searchTerms}")
     _sub(doc, "Url", type="application/opensearchdescription+xml", rel="self",
-         template=url_for("feeds.opensearch", _external=True))
+         template=public_url(url_for("feeds.opensearch")))
     return _serialize(doc, "application/opensearchdescription+xml")

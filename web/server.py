@@ -23,14 +23,15 @@ from pathlib import Path
 from typing import IO, NoReturn
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-THREADS = 4
+WORKER_CLASS = "web.workers.Worker"  # gevent: slow clients do not block a worker (see web.workers)
+WORKER_CONNECTIONS = 1000
 # gunicorn's maximum; the app itself answers 414 above 8 KiB of query string.
 LIMIT_REQUEST_LINE = 8190
 
 
 def default_workers() -> int:
-    """min(2 * cores + 1, 4)."""
-    return min(2 * (os.cpu_count() or 1) + 1, 4)
+    """One process per core: searches are CPU work, and each worker keeps its own caches."""
+    return max(1, os.cpu_count() or 1)
 
 
 def _bind(host: str, port: int) -> str:
@@ -44,7 +45,8 @@ def gunicorn_argv(host: str, port: int, workers: int | None = None, *, access_lo
     argv = [
         sys.executable, "-m", "gunicorn",
         "--workers", str(workers or default_workers()),
-        "--threads", str(THREADS),
+        "--worker-class", WORKER_CLASS,
+        "--worker-connections", str(WORKER_CONNECTIONS),
         "--bind", _bind(host, port),
         "--chdir", str(PROJECT_ROOT),
         "--limit-request-line", str(LIMIT_REQUEST_LINE),

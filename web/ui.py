@@ -79,6 +79,13 @@ def safe_external_url(url: object) -> str | None:
 
 
 @bp.app_template_global()
+def isolate(text: object) -> str:
+    """User text inside a sentence or a title, isolated from its direction (U+2068 … U+2069), so a
+    right-to-left override in it cannot turn the surrounding words around."""
+    return f"\u2068{text}\u2069"
+
+
+@bp.app_template_global()
 def html_lang(code: object) -> str | None:
     return content_lang(code)
 

@@ -1,7 +1,7 @@
 """HTTP latency and throughput through gunicorn, loopback only, bounded in time and requests.
 
 The server is started exactly as production would run it with two workers:
-``python -m gunicorn -w 2 --threads 4 -b 127.0.0.1:<port> web.wsgi:app``
+the server ``stichwort serve`` runs (``web.server.gunicorn_argv``: one gevent worker per core)
 with ``STICHWORT_INDEX_DIR`` pointing at the index under test.  Clients are
 threads with one keep-alive ``http.client`` connection each; the load
 generator shares the machine (and its cores) with the server.
@@ -18,7 +18,7 @@ import threading
 import time
 from pathlib import Path
 
-from web.server import stop_gunicorn
+from web.server import gunicorn_argv, stop_gunicorn
 
 from .measure import latency_stats
 
@@ -32,16 +32,16 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    def __init__(self, root: Path, index_dir: Path, log_path: Path, workers: int = 2, threads: int = 4):
+    def __init__(self, root: Path, index_dir: Path, log_path: Path, workers: int | None = None):
         self.root, self.index_dir, self.log_path = root, index_dir, log_path
-        self.workers, self.threads = workers, threads
+        self.workers = workers
         self.proc: subprocess.Popen | None = None
         self.port = 0
         self.startup_seconds = None
 
     def argv(self, port: int) -> list[str]:
-        return [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "--threads", str(self.threads),
-                "-b", f"{HOST}:{port}", "web.wsgi:app"]
+        """The server ``stichwort serve`` runs (``web.server.gunicorn_argv``), without the access log."""
+        return gunicorn_argv(HOST, port, self.workers, access_log=False)
 
     def start(self, timeout: float = 90.0) -> Gunicorn:
         last = ""
@@ -153,7 +153,7 @@ def run_level(port: int, paths: list[str], clients: int, seconds: float, max_req
 
 def run(root: Path, index_dir: Path, log_path: Path, paths: list[str], levels: list[int], seconds: float,
         max_requests: int, log=sys.stderr) -> dict:
-    out: dict = {"server": "python -m gunicorn -w 2 --threads 4 -b 127.0.0.1:<port> web.wsgi:app",
+    out: dict = {"server": " ".join(gunicorn_argv(HOST, 0, None, access_log=False)[1:]),
                  "seconds_per_level": seconds, "max_requests_per_level": max_requests, "levels": {}}
     with Gunicorn(root, index_dir, log_path) as server:
         out["startup_seconds"] = server.startup_seconds
