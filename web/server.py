@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, NoReturn
 
+from search.contract import DEFAULT_INDEX_DIR
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WORKER_CLASS = "web.workers.Worker"  # gevent: slow clients do not block a worker (see web.workers)
 WORKER_CONNECTIONS = 1000

@@ -21,7 +21,7 @@ from web import SECURITY_HEADERS
 def write_error(sock, status_int: int, reason: str, mesg: str) -> None:
     """gunicorn's ``util.write_error`` with the app's security headers."""
     body = (f"<!doctype html><html><head><title>{html.escape(reason)}</title></head>"
-            f"<body><h1>{html.escape(reason)}</h1><p>{html.escape(mesg)}</p></body></html>").encode("utf-8")
+            f"<body><h1>{html.escape(reason)}</h1><p>{html.escape(mesg)}</p></body></html>").encode()
     headers = "".join(f"{name}: {value}\r\n" for name, value in SECURITY_HEADERS.items())
     head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: text/html; charset=utf-8\r\n"
             f"Content-Length: {len(body)}\r\n{headers}\r\n")
