@@ -44,9 +44,9 @@ from search.results import collect, highlight, suggest
 from search.results.highlight import Marks
 from search.results.match import Budget, Timeout
 from search.results.search import Recency, SearchRequest
+from search.results.signatures import Signatures
 
 HIT_FIELDS = ("title", "teaser", "url", "date", "location", "sources", "category", "language")
-SIGNATURE_CACHE = 50_000  # signatures kept per commit for related coverage (~2 kB each)
 DISPLAY_CACHE = 2_000     # display records kept per commit for result lists (~10 kB each)
 
 
@@ -184,8 +184,8 @@ class Engine:
         same = [d for d in snap.story_members(story) if d != docnum]
         same.sort(key=lambda d: display_record(snap.stored(d)).get("date") or "")
         exclude = set(same) | {docnum}
-        doc = {"language": display_record(stored).get("language"), "signature": state.signature(docnum)}
-        rel = snap.related(doc, exclude, size, state.signature)
+        doc = {"language": display_record(stored).get("language"), "signature": state.signatures.weights(docnum)}
+        rel = snap.related(doc, exclude, size, state.signatures)
         return {
             "same_story": [self._hit(snap, d, 0.0, None, {}) for d in same[:size]],
             "related": [self._hit(snap, d, s, None, {}) for d, s in rel],
@@ -229,14 +229,14 @@ class Engine:
 
 
 class _CommitState:
-    """What the engine keeps per commit: the snapshot, its languages and compiler, cached signatures."""
+    """What the engine keeps per commit: the snapshot, its languages and compiler, remembered records."""
 
     def __init__(self, snap, languages: list[str], compiler: Compiler):
         self.snap = snap
         self.languages = languages
         self.compiler = compiler
         self.analysed: dict = {}  # query words' terms: the index's vocabulary decides compound splits
-        self._signatures: OrderedDict[int, dict] = OrderedDict()
+        self.signatures = Signatures(lambda docnum: record_signature(snap.stored(docnum)))
         self._displays: OrderedDict[int, tuple[dict, dict]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -251,20 +251,6 @@ class _CommitState:
                 if len(self._displays) > DISPLAY_CACHE:
                     self._displays.popitem(last=False)
         return found
-
-    def signature(self, docnum: int) -> dict:
-        """A document's story/related signature, cached (decoding the stored record is the cost)."""
-        with self._lock:
-            sig = self._signatures.get(docnum)
-            if sig is not None:
-                self._signatures.move_to_end(docnum)
-                return sig
-        sig = record_signature(self.snap.stored(docnum))
-        with self._lock:
-            self._signatures[docnum] = sig
-            if len(self._signatures) > SIGNATURE_CACHE:
-                self._signatures.popitem(last=False)
-        return sig
 
 
 def _check_filters(filters: dict[str, list[str]] | None) -> dict[str, list[str]]:

@@ -10,13 +10,13 @@ and swaps it when the index changed (``refresh``).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Hashable, Iterator
 from typing import Any, Protocol
 
 from search.results.search import Matches, SearchRequest
+from search.results.signatures import Signatures
 
 Ref = Hashable
-Signatures = Callable[[Ref], dict]
 
 
 class View(Protocol):
@@ -27,7 +27,7 @@ class View(Protocol):
     def stored(self, ref: Ref) -> dict[str, Any]: ...  # {"id", "doc": display record JSON, "story", ...}
     def docnum(self, doc_id: str) -> Ref | None: ...
     def story_members(self, story: str) -> list[Ref]: ...
-    def related(self, doc: dict, exclude: set[Ref], size: int, signature_of: Signatures) -> list[tuple[Ref, float]]: ...
+    def related(self, doc: dict, exclude: set[Ref], size: int, signatures: Signatures) -> list[tuple[Ref, float]]: ...
     def explain(self, plan: Any, ref: Ref) -> tuple[float, list[tuple[Any, float]]]: ...  # score, (leaf, score)
     def languages(self) -> set[str]: ...
     def totals(self) -> dict[str, Any]: ...  # per facet {value: count} over all documents, and "months"

@@ -19,16 +19,15 @@ articles).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 
 import numpy as np
 
 from search import analysis
 from search.index.fields import text_field
-from search.index.stories import cosine
 from search.query import plan as P
 from search.results.match import Evaluator, Source, restrict
 from search.results.rank import top_k
+from search.results.signatures import Signatures
 
 QUERY_TERMS = 120
 DEPTH = 100
@@ -38,7 +37,6 @@ NEIGHBOUR_TERMS = 40
 SMOOTHING = 4.0
 MAX_DF_SHARE = 0.1
 
-Signatures = Callable[[int], dict]  # docnum -> stored signature (the engine caches them)
 
 
 def like_plan(doc: dict, src, terms: int = QUERY_TERMS) -> P.Node:
@@ -53,29 +51,28 @@ def like_plan(doc: dict, src, terms: int = QUERY_TERMS) -> P.Node:
     return P.Sum(tuple(P.Term(field, t, w) for t, w in top)) if len(top) > 1 else P.Term(field, *top[0])
 
 
-def nearest(src: Source, doc: dict, exclude: np.ndarray, depth: int, signature_of: Signatures,
+def nearest(src: Source, doc: dict, exclude: np.ndarray, depth: int, signatures: Signatures,
             terms: int = QUERY_TERMS) -> list[tuple[int, float]]:
     """(docnum, cosine) of the articles most like ``doc``, nearest first."""
     hits = Evaluator(src, defer=False).run(like_plan(doc, src, terms))
     hits = restrict(hits, exclude, keep=False)
     best = hits.ids[top_k(hits.ids, hits.scores, depth)].tolist()
-    signature = doc.get("signature", {})
-    scored = [(docnum, cosine(signature, signature_of(docnum))) for docnum in best]
-    return sorted(scored, key=lambda s: (-s[1], s[0]))
+    sims = signatures.cosines(signatures.vector(doc.get("signature", {})), best).tolist()
+    return sorted(zip(best, sims), key=lambda s: (-s[1], s[0]))
 
 
 def related_docs(src: Source, doc: dict, exclude: set[int], size: int,
-                 signature_of: Signatures) -> list[tuple[int, float]]:
+                 signatures: Signatures) -> list[tuple[int, float]]:
     """(docnum, score) of the most related other articles, ``exclude`` left out."""
     excluded = np.array(sorted(exclude), dtype=np.int32)
-    first = nearest(src, doc, excluded, DEPTH, signature_of)
+    first = nearest(src, doc, excluded, DEPTH, signatures)
     score: dict[int, float] = defaultdict(float)
     for docnum, sim in first:
         score[docnum] += sim
     for neighbour, near in first[:NEIGHBOURS]:
-        ndoc = {"language": doc.get("language"), "signature": signature_of(neighbour)}
+        ndoc = {"language": doc.get("language"), "signature": signatures.weights(neighbour)}
         for docnum, sim in nearest(src, ndoc, np.array([neighbour], dtype=np.int32), NEIGHBOUR_DEPTH,
-                                   signature_of, NEIGHBOUR_TERMS):
+                                   signatures, NEIGHBOUR_TERMS):
             if docnum not in exclude:
                 score[docnum] += SMOOTHING * sim * near
     ranked = sorted(score.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -38,6 +38,7 @@ from search.results.explain import explain
 from search.results.match import Evaluator
 from search.results.related import related_docs
 from search.results.search import FACET_COLUMNS, Matches, SearchRequest, run
+from search.results.signatures import Signatures
 
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 MAX_SCAN = 20_000  # vocabulary terms one prefix or fuzzy expansion reads at most
@@ -145,6 +146,7 @@ class Snapshot:
         self.has_deletions = bool(self.n - self.doc_count)
         self._scored = LRU(cache.postings.budget // 2)
         self._derived: dict[str, Any] = {}
+        self._frequencies: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()  # Whoosh's stored-field and term-table readers keep state
 
     def close(self) -> None:
@@ -193,8 +195,16 @@ class Snapshot:
         return self._scored.put(key, (ids, scores), ids.nbytes + scores.nbytes + 64)
 
     def doc_frequency(self, field: str, term: str) -> int:
-        """Documents with ``term`` in ``field`` (deleted ones included until merged away, as Whoosh counts)."""
-        return self._df(field, term) if field in self.schema else 0
+        """Documents with ``term`` in ``field`` (deleted ones included until merged away, as Whoosh counts);
+        remembered per commit: related coverage asks for a hundred terms per call."""
+        key = (field, term)
+        found = self._frequencies.get(key)
+        if found is None:
+            found = self._df(field, term) if field in self.schema else 0
+            if len(self._frequencies) > 500_000:
+                self._frequencies.clear()
+            self._frequencies[key] = found
+        return found
 
     def position_keys(self, field: str, term: str) -> np.ndarray:
         """Sorted ``doc << 32 | position`` keys of every occurrence of ``term`` in ``field``."""
@@ -355,8 +365,8 @@ class Snapshot:
     def story_members(self, story: str) -> list[int]:
         return Evaluator(self).run(P.Term("story", story)).ids.tolist()
 
-    def related(self, doc: dict, exclude: set, size: int, signature_of: Callable[[int], dict]) -> list[tuple[int, float]]:
-        return related_docs(self, doc, exclude, size, signature_of)
+    def related(self, doc: dict, exclude: set, size: int, signatures: Signatures) -> list[tuple[int, float]]:
+        return related_docs(self, doc, exclude, size, signatures)
 
     def explain(self, plan: P.Node, docnum: int) -> tuple[float, list[tuple[P.Node, float]]]:
         return explain(self, plan, docnum)
