@@ -15,6 +15,7 @@ SORTS = ("relevance", "newest", "oldest")
 FACETS = ("location", "source", "category", "language")
 DEFAULT_SIZE = 10
 MAX_SIZE = 100
+MAX_STORY = 1000  # articles a story page lists
 MAX_PAGE = 10_000
 MAX_QUERY_CHARS = 1000
 DEFAULT_INDEX_DIR = "index_data/index"
@@ -44,7 +45,8 @@ class Hit(TypedDict):
     category: str
     language: Annotated[str, "ISO 639-1 code"]
     story_id: Annotated[str, "Articles reporting the same story share it"]
-    more_in_story: Annotated[int, "With collapse=true: further matching articles of this story"]
+    more_in_story: Annotated[int, "With collapse=true: further matching articles of this story (the story's page "
+                                  "lists them all)"]
     highlights: Highlights
 
 
@@ -69,6 +71,8 @@ class Facets(TypedDict, total=False):
 class SearchResponse(TypedDict):
     query: str
     total: Total
+    stories: Annotated[int | None, "With collapse=true: how many stories the matching articles form (the pages "
+                                   "list one entry per story); null otherwise"]
     page: int
     size: int
     next_cursor: Annotated[str | None, "Opaque; pass as cursor= for the next page"]
@@ -84,6 +88,12 @@ class SearchResponse(TypedDict):
 class Related(TypedDict):
     same_story: Annotated[list[Hit], "Other reports of the same story, oldest first"]
     related: Annotated[list[Hit], "Related coverage, most related first"]
+
+
+class Story(TypedDict):
+    story_id: str
+    size: Annotated[int, "Articles reporting this story"]
+    articles: Annotated[list[Hit], "All of them, oldest first"]
 
 
 class Article(TypedDict):
@@ -129,7 +139,7 @@ class ErrorResponse(TypedDict):
 
 #: The shapes the OpenAPI document lists under components/schemas.
 SCHEMAS: tuple[type, ...] = (Total, Highlights, Hit, FacetValue, HistogramBucket, Facets, SearchResponse, Related,
-                             Article, Health, Suggestions, ErrorDetail, ErrorResponse)
+                             Story, Article, Health, Suggestions, ErrorDetail, ErrorResponse)
 
 
 def json_schema(tp: Any) -> dict[str, Any]:

@@ -25,12 +25,14 @@ from search.contract import (
     FACETS,
     MAX_PAGE,
     MAX_SIZE,
+    MAX_STORY,
     SORTS,
     Article,
     Health,
     Hit,
     Related,
     SearchResponse,
+    Story,
 )
 from search.errors import BadRequest, NotFound, Unavailable
 from search.index.fields import SURFACE_FIELD
@@ -122,7 +124,8 @@ class Engine:
         marks = Marks(compiler.marks, compiler.surfaces)
         hits = [self._hit(snap, doc, score, marks if highlight else None, matches.story_sizes)
                 for doc, score in matches.page]
-        total = matches.stories if collapse else matches.total
+        total = matches.total
+        entries = matches.stories if collapse else total  # what the pages page through
         suggestion = None
         if total < 3:
             suggestion = suggest.did_you_mean(snap, q, [w.text for w in plain_words(tree)],
@@ -130,8 +133,9 @@ class Engine:
         next_offset = offset + size
         return {
             "query": q, "total": {"value": total, "relation": "eq"},
+            "stories": matches.stories if collapse else None,
             "page": offset // size + 1, "size": size,
-            "next_cursor": self.cursors.encode(next_offset, fingerprint) if next_offset < total else None,
+            "next_cursor": self.cursors.encode(next_offset, fingerprint) if next_offset < entries else None,
             "took_ms": round((time.perf_counter() - started) * 1000, 1),
             "hits": hits,
             "facets": {f: collect.listing(matches.facets[f], filters.get(f, [])) for f in self.config["facets"]},
@@ -190,6 +194,16 @@ class Engine:
             "same_story": [self._hit(snap, d, 0.0, None, {}) for d in same[:size]],
             "related": [self._hit(snap, d, s, None, {}) for d, s in rel],
         }
+
+    def story(self, story_id: str, size: int = MAX_STORY) -> Story:
+        """Every article of a story, oldest first."""
+        snap = self._current().snap
+        members = snap.story_members(story_id)
+        if not members:
+            raise NotFound(f"no story with id {story_id!r}")
+        members.sort(key=lambda d: (self._current().display(d)[1].get("date") or "", d))
+        return {"story_id": story_id, "size": len(members),
+                "articles": [self._hit(snap, d, 0.0, None, {}) for d in members[:size]]}
 
     def suggest(self, q: str, size: int = 8) -> list[str]:
         return suggest.complete(self._current().snap, (q or "")[:200], size)

@@ -199,10 +199,16 @@ def test_search_collapse(client, engine):
     collapsed = get_json(client, "/api/search?collapse=true&size=100")
     story_ids = [h["story_id"] for h in collapsed["hits"]]
     assert len(story_ids) == len(set(story_ids)), "one article per story"
-    assert collapsed["total"]["value"] < full["total"]["value"], "the demo archive has multi-outlet stories"
+    assert collapsed["total"]["value"] == full["total"]["value"], "total counts articles, as facets do"
+    assert full["stories"] is None and len(story_ids) == collapsed["stories"] < full["total"]["value"]
     grouped = [h for h in collapsed["hits"] if h["more_in_story"] > 0]
     assert grouped
     assert sum(h["more_in_story"] + 1 for h in collapsed["hits"]) == full["total"]["value"]
+    story = get_json(client, "/api/stories/" + quote(grouped[0]["story_id"]))
+    assert story["size"] == grouped[0]["more_in_story"] + 1 == len(story["articles"])
+    assert grouped[0]["id"] in [a["id"] for a in story["articles"]]
+    assert [a["date"] for a in story["articles"]] == sorted(a["date"] for a in story["articles"])
+    assert_error(client, "/api/stories/no-such-story", 404)
     default = get_json(client, "/api/search?size=100")
     assert default["total"] == full["total"], "collapse defaults to false"
     for value in ("false", "0", "no", "off"):

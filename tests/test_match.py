@@ -246,7 +246,7 @@ def test_totals_facets_histograms_and_story_sizes_match_a_reference(any_engine, 
         assert len(listed) == min(20, len(counted)) + sum(1 for v in filters.get(facet, []) if v not in counted)
     collapsed = any_engine.search(q, filters=filters, date_from=date_from, size=100, collapse=True, highlight=False)
     sizes = Counter(r["_story"] or r["id"] for r in expected)
-    assert collapsed["total"]["value"] == len(sizes)
+    assert collapsed["total"]["value"] == len(expected) and collapsed["stories"] == len(sizes)
     for hit in collapsed["hits"]:
         assert hit["more_in_story"] == sizes[hit["story_id"]] - 1
 

@@ -188,7 +188,7 @@ def test_date_histogram(client, engine):
 
 
 def test_paging(client, engine):
-    total = engine.search("", collapse=True)["total"]["value"]
+    total = engine.search("", collapse=True)["stories"]  # the page lists one entry per story
     assert total > 20, "the demo archive fills three pages"
     doc, _ = page(client, "/?page=2")
     nav = doc.one("nav", cls="pagination")
@@ -227,9 +227,11 @@ def test_collapsed_stories_and_show_all(client, engine):
     assert grouped, "the demo archive has stories covered by several outlets"
     more = {a.get("href"): a.text for a in doc.find_all("a") if a.parent.get("class") == "more-in-story"}
     for hit in grouped:
-        href = "/article/" + quote(hit["id"]) + "#same-story"
+        href = "/story/" + quote(hit["story_id"])
         n = hit["more_in_story"]
         assert more[href] == ("1 weiterer Bericht" if n == 1 else f"{n} weitere Berichte")
+        story, _ = page(client, href)  # the link leads to every report of the story
+        assert len(story.one("ul", cls="story-list").find_all("li")) == n + 1
     show_all = doc.one("p", cls="collapse-toggle").one("a")
     assert query_of(show_all.get("href"))["collapse"] == ["false"]
     doc2, _ = page(client, show_all.get("href"))

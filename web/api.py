@@ -31,6 +31,11 @@ def related(id: str) -> Response:
     return jsonify(get_engine().related(id, size=size))
 
 
+@bp.get("/stories/<path:id>")
+def story(id: str) -> Response:
+    return jsonify(get_engine().story(id))
+
+
 @bp.get("/articles/<path:id>")
 def article(id: str) -> Response:
     return jsonify(get_engine().get(id))

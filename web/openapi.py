@@ -130,6 +130,18 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/stories/{id}": {
+            "get": {
+                "operationId": "getStory",
+                "summary": "Every article of one story (the same event reported by several outlets)",
+                "parameters": [{**_ID_PARAM, "description": "A story_id from a hit"}],
+                "responses": {
+                    "200": _json(_ref("Story"), "The story's articles"),
+                    "404": _error("No story with this id"),
+                    **_COMMON_ERRORS,
+                },
+            }
+        },
         "/api/suggest": {
             "get": {
                 "operationId": "suggest",

@@ -67,6 +67,11 @@ def article_url(id: str) -> str:
 
 
 @bp.app_template_global()
+def story_url(id: str) -> str:
+    return url_for("ui.story", id=id)
+
+
+@bp.app_template_global()
 def source_links(sources: object) -> list[tuple[str, str | None]]:
     if isinstance(sources, str):
         sources = [sources]
@@ -272,7 +277,7 @@ def _histogram(result: dict[str, Any], links: SearchLinks) -> list[dict[str, Any
 
 
 def _pagination(result: dict[str, Any], params: SearchParams, links: SearchLinks) -> dict[str, Any] | None:
-    total = int((result.get("total") or {}).get("value") or 0)
+    total = _entries(result)
     size = int(result.get("size") or params.size)
     current = int(result.get("page") or params.page)
     last = page_count(total, size, MAX_PAGE)
@@ -295,6 +300,23 @@ def _error_reset_url(param: str | None) -> str:
     args.poplist("cursor")
     args.poplist("hl")
     return url_for("ui.search") + ("?" + urlencode(list(args.items(multi=True))) if args else "")
+
+
+def _entries(result: dict[str, Any]) -> int:
+    """What the pages list: articles, or stories when collapsed."""
+    stories = result.get("stories")
+    return int(stories) if stories is not None else int((result.get("total") or {}).get("value") or 0)
+
+
+def _total_text(result: dict[str, Any]) -> str:
+    lang = ui_lang()
+    total = int((result.get("total") or {}).get("value") or 0)
+    text = t("results_count_one") if total == 1 else t("results_count", count=i18n.format_number(lang, total))
+    stories = result.get("stories")
+    if stories is not None and stories != total:
+        text += " " + (t("in_stories_one") if stories == 1
+                       else t("in_stories", count=i18n.format_number(lang, int(stories))))
+    return text
 
 
 @bp.get("/")
@@ -329,8 +351,7 @@ def search() -> tuple[str, int] | str:
         result=result,
         hits=hits,
         total=total,
-        total_text=(t("results_count_one") if total == 1
-                    else t("results_count", count=i18n.format_number(ui_lang(), total))),
+        total_text=_total_text(result),
         took=format_seconds(result.get("took_ms"), ui_lang()),
         facets=_facet_groups(result, params, links),
         chips=_chips(params, links),
@@ -342,6 +363,16 @@ def search() -> tuple[str, int] | str:
         links=links,
         first_rank=(int(result.get("page") or params.page) - 1) * params.size + 1,
     )
+
+
+@bp.get("/story/<path:id>")
+def story(id: str) -> tuple[str, int] | str:
+    try:
+        found = get_engine().story(id)
+    except NotFound:
+        return render_template("error.html", status=404, heading=t("story_not_found_heading"),
+                               message=t("story_not_found_text")), 404
+    return render_template("story.html", story=found, articles=found["articles"])
 
 
 @bp.get("/article/<path:id>")
