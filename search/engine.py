@@ -50,6 +50,7 @@ from search.results.signatures import Signatures
 
 HIT_FIELDS = ("title", "teaser", "url", "date", "location", "sources", "category", "language")
 DISPLAY_CACHE = 2_000     # display records kept per commit for result lists (~10 kB each)
+RELATED_CACHE = 1_000     # related-coverage answers kept per commit
 
 
 class Engine:
@@ -178,9 +179,30 @@ class Engine:
         return doc  # type: ignore[return-value]
 
     def related(self, doc_id: str, size: int = 10) -> Related:
+        """Other reports of the same story and related coverage; remembered per commit, since an article
+        page asks for the same again and again."""
         if not isinstance(size, int) or not 1 <= size <= MAX_SIZE:
             raise BadRequest(f"size must be between 1 and {MAX_SIZE}", "size")
         state = self._current()
+        found = state.related.get((doc_id, size))
+        if found is None:
+            found = self._related(state, doc_id, size)
+            with state._lock:
+                state.related[(doc_id, size)] = found
+                if len(state.related) > RELATED_CACHE:
+                    state.related.popitem(last=False)
+        return found
+
+    def marks(self, q: str) -> Marks:
+        """What a query marks (the article page highlights the search's words)."""
+        tree, _ = parse(q)
+        state = self._current()
+        compiler = Compiler(langid.query_languages(q, state.languages), self.config.boosts, state.snap,
+                            analysed=state.analysed)
+        compiler.compile(tree)
+        return Marks(compiler.marks, compiler.surfaces)
+
+    def _related(self, state: _CommitState, doc_id: str, size: int) -> Related:
         snap = state.snap
         docnum = self._docnum(snap, doc_id)
         stored = snap.stored(docnum)
@@ -250,6 +272,7 @@ class _CommitState:
         self.languages = languages
         self.compiler = compiler
         self.analysed: dict = {}  # query words' terms: the index's vocabulary decides compound splits
+        self.related: OrderedDict[tuple[str, int], Related] = OrderedDict()
         self.signatures = Signatures(lambda docnum: record_signature(snap.stored(docnum)))
         self._displays: OrderedDict[int, tuple[dict, dict]] = OrderedDict()
         self._lock = threading.Lock()

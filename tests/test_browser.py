@@ -123,7 +123,10 @@ def test_article_and_related_link(browser, live_server, engine, tmp_path):
         assert page.locator("#related h2").inner_text() == "Verwandte Berichterstattung"
         page.screenshot(path=str(tmp_path / "article.png"), full_page=True)
 
-        related = page.locator("#related a")
+        page.wait_for_selector("#related ul.related-list a")  # fetched after the page was shown
+        assert page.locator("#related .related-later").count() == 0
+        assert page.locator("article mark").count() > 0  # the search's words are marked in the article
+        related = page.locator("#related ul.related-list a")
         assert related.count() > 0
         target_title = related.first.inner_text()
         before = page.url

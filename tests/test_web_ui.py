@@ -39,7 +39,8 @@ def query_of(href):
 
 
 def hit_links(doc):
-    return [h.one("a").get("href") for h in doc.find_all("h2", cls="hit-title")]
+    """The articles a result page links to (their paths; the query string carries the search)."""
+    return [h.one("a").get("href").split("?")[0] for h in doc.find_all("h2", cls="hit-title")]
 
 
 def assert_sound_page(doc, text, lang="de"):
@@ -315,9 +316,14 @@ def test_article_page(client, engine):
     assert doc.one("h2", id="same-story-heading").text == "Gleiche Meldung bei"
     assert doc.one("h2", id="related-heading").text == "Verwandte Berichterstattung"
     related = engine.related(KSTA)
+    later = doc.one("section", id="related").one("a")  # the page does not wait: related coverage comes after
+    assert later.get("href").startswith(f"/article/{quote(KSTA)}?related=1")
+    doc, _ = page(client, later.get("href"))  # without JavaScript: the page with it
     links = [a.get("href") for a in doc.one("section", id="related").find_all("a")]
     assert links == ["/article/" + quote(h["id"]) for h in related["related"]]
     assert f"/article/{KSTA}" not in links
+    fragment, _ = page(client, f"/article/{quote(KSTA)}?fragment=related")  # what app.js fetches
+    assert [a.get("href") for a in fragment.find_all("a")] == links
 
 
 def test_article_same_story(client, engine):
@@ -513,3 +519,27 @@ def test_body_blocks():
     kinds = [(b.kind, b.text) for b in body_blocks(body)]
     assert kinds == [("p", "Einleitung mit Punkt."), ("h2", "Erster Abschnitt"), ("h3", "Unterpunkt"),
                      ("p", "Text dazu."), ("h2", "Markdown"), ("p", "Mehr."), ("p", "Schluss ohne Punkt")]
+
+
+def test_article_from_a_search_marks_its_words_and_leads_back(client):
+    """Opened from a result list, the article marks the search's words, keeps the search in the box,
+    and its back link returns to the same results page."""
+    search = "/?q=Sicherheitsgarantie&source=faz.net&page=1"
+    doc, _ = page(client, search)
+    link = doc.one("h2", cls="hit-title").one("a").get("href")
+    assert query_of(link)["from"] == ["q=Sicherheitsgarantie&source=faz.net&page=1"]
+    article, _ = page(client, link)
+    assert article.one("input", id="q").get("value") == "Sicherheitsgarantie"
+    marked = [m.text for m in article.one("article", cls="article").find_all("mark")]
+    assert marked and all(m.lower().startswith("sicherheitsgarantie") for m in marked), marked
+    back = article.one("p", cls="back").one("a").get("href")
+    assert back == "/?q=Sicherheitsgarantie&source=faz.net&page=1"
+    plain, _ = page(client, link.split("?")[0])  # opened directly: nothing marked, back to the start
+    assert not plain.find("mark") and plain.one("p", cls="back").one("a").get("href") == "/"
+
+
+def test_one_paragraph_per_line_bodies_read_as_paragraphs():
+    body = "Erster Absatz endet hier.\nZweiter Absatz, auch ein Satz.\nDritter: noch einer."
+    assert [b.text for b in body_blocks(body)] == body.split("\n")
+    address = "Anschrift\nMusterweg 1\n12345 Berlin"
+    assert [b.lines for b in body_blocks(address + "\n\nText.")][0] == address.split("\n")

@@ -170,10 +170,26 @@ def is_subheading(paragraph: str) -> bool:
     return any(c.isalpha() for c in stripped)
 
 
+_SENTENCE_END = re.compile(r"[.!?:…][\"'“”»«)\]]*$")
+
+
+def _paragraphs(body: str) -> list[str]:
+    """Blank-line separated paragraphs; a block whose lines are sentences (archives that put one paragraph
+    on each line) is one paragraph per line."""
+    out: list[str] = []
+    for raw in body.replace("\r\n", "\n").split("\n\n"):
+        lines = [line for line in raw.split("\n") if line.strip()]
+        if len(lines) > 1 and sum(bool(_SENTENCE_END.search(line.strip())) for line in lines) * 2 >= len(lines):
+            out.extend(lines)
+        else:
+            out.append(raw)
+    return out
+
+
 def body_blocks(body: object) -> list[Block]:
     """Split a body into paragraphs and sub-headings (h2; h3 right after another heading)."""
     blocks: list[Block] = []
-    for raw in str(body or "").replace("\r\n", "\n").split("\n\n"):
+    for raw in _paragraphs(str(body or "")):
         p = raw.strip()
         if not p:
             continue

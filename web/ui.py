@@ -3,16 +3,21 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qs, quote, urlencode
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
+from markupsafe import Markup
+
+from search.analysis import language_of
+from search.contract import MAX_QUERY_CHARS
 from search.errors import BadRequest, NotFound
+from search.results.highlight import Marks, mark, spans
 
 from . import i18n
 from .core import get_engine, t, ui_lang
-from .params import FACETS, MAX_PAGE, SearchParams, parse_search
+from .params import FACETS, MAX_PAGE, SearchParams, clean_text, parse_search
 from .present import (
     bar_level,
     body_blocks,
@@ -62,8 +67,9 @@ def language_name(code: object) -> str:
 
 
 @bp.app_template_global()
-def article_url(id: str) -> str:
-    return url_for("ui.article", id=id)
+def article_url(id: str, context: str | None = None) -> str:
+    """An article's page; ``context`` (a search's query string) gives it the way back and the words to mark."""
+    return url_for("ui.article", id=id, **({"from": context} if context else {}))
 
 
 @bp.app_template_global()
@@ -362,6 +368,7 @@ def search() -> tuple[str, int] | str:
         notes=[n for n in (result.get("notes") or []) if n],
         links=links,
         first_rank=(int(result.get("page") or params.page) - 1) * params.size + 1,
+        search_context=request.query_string.decode("utf-8", "replace"),
     )
 
 
@@ -377,19 +384,50 @@ def story(id: str) -> tuple[str, int] | str:
 
 @bp.get("/article/<path:id>")
 def article(id: str) -> tuple[str, int] | str:
+    """The article, its words of the search marked; same-story reports at once, related coverage after
+    the page (fetched by app.js, or with ``related=1`` for readers without JavaScript)."""
     engine = get_engine()
     try:
         doc = engine.get(id)
     except NotFound:
         return render_template("error.html", status=404, heading=t("article_not_found_heading"),
                                message=t("article_not_found_text")), 404
-    related = engine.related(id, size=10)
+    back = _search_context()
+    if request.args.get("fragment") == "related":  # what app.js puts into the page once it is shown
+        related = [h for h in engine.related(id, size=10)["related"] if h.get("id") != id]
+        return render_template("_related.html", related=related, context=back)
+    q = clean_text(parse_qs(back).get("q", [""])[0]).strip()[:MAX_QUERY_CHARS]
+    marks = engine.marks(q) if q else None
+    lang = language_of(doc.get("language"))
+    with_related = request.args.get("related") == "1"
+    same = engine.story(doc["story_id"], size=STORY_ON_ARTICLE + 1)
     return render_template(
         "article.html",
         article=doc,
-        blocks=body_blocks(doc.get("body")),
-        same_story=[h for h in (related.get("same_story") or []) if h.get("id") != id],
-        related=[h for h in (related.get("related") or []) if h.get("id") != id],
+        title_html=_marked(doc.get("title") or "", lang, marks),
+        teaser_html=_marked(doc.get("teaser") or "", lang, marks),
+        blocks=[(b, [_marked(line, lang, marks) for line in b.lines]) for b in body_blocks(doc.get("body"))],
+        same_story=[h for h in same["articles"] if h.get("id") != id][:STORY_ON_ARTICLE],
+        story_size=same["size"],
+        related=[h for h in engine.related(id, size=10)["related"] if h.get("id") != id] if with_related else None,
+        related_fragment=url_for("ui.article", id=id, fragment="related", **({"from": back} if back else {})),
+        related_page=url_for("ui.article", id=id, related="1", **({"from": back} if back else {})),
         original_url=external_url(doc.get("url")),
-        q="",
+        back_url=url_for("ui.search") + ("?" + back if back else ""),
+        context=back,
+        q=q,
     )
+
+
+STORY_ON_ARTICLE = 10  # same-story reports listed beside an article; the story page has them all
+
+
+def _search_context() -> str:
+    """The search an article was opened from (``from=``: its query string), for the way back."""
+    back = request.args.get("from", "")
+    return back if len(back) <= 2000 and not any(c in back for c in "\r\n#") else ""
+
+
+def _marked(text: str, lang: str, marks: Marks | None) -> Markup:
+    """``text`` escaped, the search's words marked."""
+    return highlight_html(mark(text, spans(text, lang, marks) if marks else []))

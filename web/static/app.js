@@ -46,6 +46,21 @@
     });
   }
 
+  /* Related coverage arrives after the article: the page does not wait for it. */
+  var related = document.getElementById("related");
+  var later = related && related.querySelector(".related-later");
+  if (later && window.fetch && related.getAttribute("data-fragment")) {
+    fetch(related.getAttribute("data-fragment"), { headers: { "Accept": "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (html === null) { return; }
+        var holder = document.createElement("div");
+        holder.innerHTML = html; /* the server's own escaped markup, same origin */
+        later.parentNode.replaceChild(holder, later);
+      })
+      .catch(function () { /* offline: the link stays */ });
+  }
+
   /* Sorting applies as soon as another order is chosen. */
   var sort = document.getElementById("sort");
   if (sort && sort.form) {
