@@ -35,7 +35,7 @@ from search.contract import (
     Story,
 )
 from search.errors import BadRequest, NotFound, Unavailable
-from search.index.fields import SURFACE_FIELD
+from search.index.fields import SURFACE_FIELD, TEXT_ROLES, text_field
 from search.ingest import langid
 from search.query import plan as P
 from search.query.compile import Compiler
@@ -127,10 +127,8 @@ class Engine:
                 for doc, score in matches.page]
         total = matches.total
         entries = matches.stories if collapse else total  # what the pages page through
-        suggestion = None
-        if total < 3:
-            suggestion = suggest.did_you_mean(snap, q, [w.text for w in plain_words(tree)],
-                                              lambda word: _matches(snap, languages, word))
+        suggestion = suggest.did_you_mean(snap, q, [w.text for w in plain_words(tree)],
+                                          lambda word: _finds(snap, languages, word), snap.doc_count)
         next_offset = offset + size
         return {
             "query": q, "total": {"value": total, "relation": "eq"},
@@ -228,7 +226,10 @@ class Engine:
                 "articles": [self._hit(snap, d, 0.0, None, {}) for d in members[:size]]}
 
     def suggest(self, q: str, size: int = 8) -> list[str]:
-        return suggest.complete(self._current().snap, (q or "")[:200], size)
+        """Completions of the query's last word (see ``search.results.suggest``)."""
+        state = self._current()
+        stops = set().union(*(analysis.stop_words(lang) for lang in state.languages))
+        return suggest.complete(state.snap, (q or "")[:200], size, stops, state.spellings)
 
     def explain(self, q: str, doc_id: str) -> dict[str, Any]:
         """The score of one article for a query, broken down by field and term."""
@@ -273,9 +274,23 @@ class _CommitState:
         self.compiler = compiler
         self.analysed: dict = {}  # query words' terms: the index's vocabulary decides compound splits
         self.related: OrderedDict[tuple[str, int], Related] = OrderedDict()
+        self._spellings: dict[str, list[str]] = {}
         self.signatures = Signatures(lambda docnum: record_signature(snap.stored(docnum)))
         self._displays: OrderedDict[int, tuple[dict, dict]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def spellings(self, word: str) -> list[str]:
+        """How a few articles with ``word`` (a surface word of ``exact``) spell it: autocomplete's forms."""
+        found = self._spellings.get(word)
+        if found is None:
+            ids, _ = self.snap.scored(SURFACE_FIELD, word)
+            docs = [self.display(int(d))[1] for d in ids[:suggest.MAX_FORMS_DOCS]]
+            found = suggest.spellings_in((f"{d.get('title')}\n{d.get('teaser')}\n{(d.get('body') or '')[:3000]}"
+                                          for d in docs), word)
+            if len(self._spellings) > 100_000:
+                self._spellings.clear()
+            self._spellings[word] = found
+        return found
 
     def display(self, docnum: int) -> tuple[dict, dict]:
         """(stored fields, display record) of a document, the most recently shown remembered."""
@@ -308,15 +323,14 @@ def _check_params(sort: str, page: int, size: int, lang: str | None) -> None:
         raise BadRequest(f"unknown language {lang!r}; use one of {', '.join(analysis.LANGUAGES)}", "lang")
 
 
-def _matches(snap, languages: list[str], word: str) -> bool:
-    """Whether a query word matches any document, as typed or through its analysis."""
-    if snap.doc_frequency(SURFACE_FIELD, word.lower()):
-        return True
+def _finds(snap, languages: list[str], word: str) -> int:
+    """About how many articles a query word finds, as typed or through its analysis (the largest count of
+    one field)."""
+    counts = [snap.doc_frequency(SURFACE_FIELD, word.lower())]
     for lang in languages:
         for term in analysis.terms(lang, word)[:1]:
-            if any(snap.doc_frequency(f"{role}_{lang}", term) for role in ("title", "teaser", "body")):
-                return True
-    return False
+            counts += [snap.doc_frequency(text_field(role, lang), term) for role in TEXT_ROLES]
+    return max(counts)
 
 
 def _leaf_label(leaf: P.Node) -> str:

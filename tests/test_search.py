@@ -290,3 +290,18 @@ def test_refresh_learns_the_words_of_new_segments_only(tmp_path, monkeypatch):
     assert read and all("hafen" not in words for words in read)  # the first segment's words were not read again
     assert engine.search("Quetschkommodenverein")["total"]["value"] == 1
     engine.close()
+
+
+def test_did_you_mean_per_word_and_by_frequency(engine):
+    """A misspelt word is corrected even when another word finds plenty, and a frequent word two edits away
+    beats a rare one an edit away."""
+    assert engine.search("Bahnstriek Berlin")["total"]["value"] > 3  # "Berlin" alone finds several
+    assert engine.search("Bahnstriek Berlin")["suggestion"] == "Bahnstreik Berlin"
+    assert engine.search("Berlin Bahnstreik")["suggestion"] is None
+
+
+def test_autocomplete_spells_as_the_articles_and_puts_names_first(engine):
+    assert "Bahn-Personalvorständin" in engine.suggest("Bahn")  # not "Bahn-personalvorständin"
+    assert engine.suggest("Ukr")[:2] == ["Ukraine", "Ukraine-Krieg"]
+    capital = engine.suggest("Hochwasser Ber")
+    assert capital[0] == "Hochwasser Berlin" and not any(c.endswith(" bereits") for c in capital)

@@ -1,17 +1,48 @@
 """Did-you-mean and autocomplete, both from real surface words of the index.
 
 The ``exact`` field holds every word as written (lower-cased, unstemmed), so a
-correction is always a word that occurs in some article, never a stem.
+correction or a completion is always a word that occurs in some article.
+
+*Did-you-mean* looks at every word of the query, not only at queries without
+results: "Maskenplficht Berlin" finds thousands of articles through "Berlin",
+yet "Maskenplficht" finds none.  A word is corrected when a word within two
+edits finds clearly more articles (``CLEARLY_MORE`` times as many, counting
+what the word finds through stemming too, so "Sicherheitsgarantie" is left
+alone); among the candidates frequency counts for more than closeness, at a
+price per edit (``EDIT_PRICE``): "Biontek" becomes "Biontech" (343 articles,
+two edits) rather than "Biontec" (1 article, one edit).
+
+*Autocomplete* completes the last word with the archive's most frequent words
+starting with it, leaves out stop words, and writes each as the articles spell
+it most often ("Bahn-Personalvorständin", "Ukraine-Krieg"); when the reader
+typed a capital, capitalised words (German nouns and names) come first:
+"Impfzentrum Ber" -> "Berlin" before "bereits".
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
-MAX_PREFIX_SCAN = 20000
+from search.index.fields import SURFACE_FIELD
+
+CLEARLY_MORE = 3.0   # a correction must find this many times the articles the word finds
+COMMON_SHARE = 0.01  # a word found in this share of the archive is no typo: not looked at
+EDIT_PRICE = 10.0    # a second edit divides a candidate's frequency by this
+CANDIDATES = 20
+MAX_FORMS_DOCS = 3   # articles read to learn how a completion is spelt
+_WORD = re.compile(r"\w+")
 
 
-def _restore_case(original: str, word: str) -> str:
+class Vocabulary(Protocol):
+    def doc_frequency(self, field: str, term: str) -> int: ...
+    def top_prefix_terms(self, field: str, prefix: str, limit: int) -> list[str]: ...
+    def top_terms_within(self, field: str, text: str, maxdist: int, prefix: int, limit: int) -> list[str]: ...
+
+
+def restore_case(original: str, word: str) -> str:
+    """``word`` in the case the reader typed ``original``."""
     if original.isupper() and len(original) > 1:
         return word.upper()
     if original[:1].isupper():
@@ -19,55 +50,83 @@ def _restore_case(original: str, word: str) -> str:
     return word
 
 
-def correct_word(reader, word: str) -> str | None:
-    """The most frequent indexed word within edit distance 2, if the word itself is rare."""
+def correct_word(vocab: Vocabulary, word: str, finds: Callable[[str], int]) -> str | None:
+    """The best correction of ``word`` (see the module docstring), or None when none finds clearly more."""
     surface = word.lower()
-    own = reader.doc_frequency("exact", surface)
-    best: tuple[int, int, str] | None = None
-    for maxdist in (1, 2):
-        for cand in reader.terms_within("exact", surface, maxdist, prefix=1):
-            if cand == surface or not cand.isalpha():
-                continue
-            df = reader.doc_frequency("exact", cand)
-            if df <= own:
-                continue
-            key = (-df, abs(len(cand) - len(surface)), cand)
-            if best is None or key < best:
-                best = key
-        if best is not None:
-            break
-    return _restore_case(word, best[2]) if best else None
+    own = finds(word)
+    best: tuple[float, str] | None = None
+    for candidate in vocab.top_terms_within(SURFACE_FIELD, surface, 2, 1, CANDIDATES):
+        if candidate == surface or not candidate.isalpha():
+            continue
+        found = finds(candidate)
+        if found < (CLEARLY_MORE * own if own else 1):
+            continue
+        distance = edit_distance(surface, candidate, 2)
+        score = found / EDIT_PRICE ** (distance - 1)
+        if best is None or (score, candidate) > best:
+            best = (score, candidate)
+    return restore_case(word, best[1]) if best else None
 
 
-def did_you_mean(reader, text: str, words: list[str], matches: Callable[[str], bool]) -> str | None:
-    """The query text with misspelt words replaced, or None when nothing changes.
-
-    Only words that match nothing are corrected: "Sicherheitsgarantie" finds
-    "Sicherheitsgarantien" through stemming and needs no correction.
-    """
+def did_you_mean(vocab: Vocabulary, text: str, words: list[str], finds: Callable[[str], int],
+                 documents: int) -> str | None:
+    """The query text with misspelt words replaced, or None when nothing changes; ``finds(word)`` counts the
+    articles a word finds (as typed or through its analysis) among ``documents``."""
     changed = text
     for word in dict.fromkeys(words):
-        if not re.fullmatch(r"\w+", word) or matches(word):
+        if not re.fullmatch(r"\w+", word) or len(word) < 3 or finds(word) > COMMON_SHARE * documents:
             continue
-        fix = correct_word(reader, word)
+        fix = correct_word(vocab, word, finds)
         if fix and fix.lower() != word.lower():
             changed = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", fix, changed)
     return changed if changed != text else None
 
 
-def complete(reader, text: str, size: int = 8) -> list[str]:
-    """Completions of the last word, most frequent first, as full query strings."""
-    m = re.search(r"(\w+)$", text or "")
+def complete(vocab: Vocabulary, text: str, size: int, stop_words: Iterable[str],
+             spellings: Callable[[str], list[str]]) -> list[str]:
+    """Completions of the last word, most frequent first, as full query strings; ``spellings(word)`` gives
+    the word as a few articles write it."""
+    m = re.search(r"(\w[\w\-]*)$", text or "")
     if not m:
         return []
     head, partial = text[: m.start()], m.group(1)
-    prefix = partial.lower()
-    cands = []
-    for i, term in enumerate(reader.expand_prefix("exact", prefix)):
-        if i >= MAX_PREFIX_SCAN:
-            break
-        word = term.decode("utf-8") if isinstance(term, bytes) else term
-        if word != prefix and word.replace("-", "").isalpha():
-            cands.append((reader.doc_frequency("exact", word), word))
-    cands.sort(key=lambda c: (-c[0], c[1]))
-    return [head + _restore_case(partial, w) for _, w in cands[:size]]
+    stops = set(stop_words)
+    candidates = [w for w in vocab.top_prefix_terms(SURFACE_FIELD, partial.lower(), 4 * size + 10)
+                  if w not in stops and any(c.isalpha() for c in w)]
+    forms = [(w, _usual_form(w, spellings(w))) for w in candidates[:2 * size]]
+    if partial[:1].isupper():  # nouns and names first, as the reader capitalised
+        forms.sort(key=lambda wf: not wf[1][:1].isupper())
+    return [head + (form if form.lower().startswith(partial.lower()) else restore_case(partial, word))
+            for word, form in forms[:size]]
+
+
+def _usual_form(word: str, seen: list[str]) -> str:
+    """The spelling articles use most; the word as indexed when none was found."""
+    return Counter(seen).most_common(1)[0][0] if seen else word
+
+
+def spellings_in(texts: Iterable[str], word: str) -> list[str]:
+    """How ``texts`` spell ``word`` (any case)."""
+    pattern = re.compile(rf"(?<![\w\-]){re.escape(word)}(?![\w\-])", re.IGNORECASE)
+    return [m.group() for text in texts for m in pattern.finditer(text)]
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal-string-alignment distance of ``a`` and ``b`` (adjacent transpositions count one), or
+    ``limit + 1`` once it must exceed ``limit``."""
+    if a == b:
+        return 0
+    previous2: list[int] | None = None
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            best = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if previous2 is not None and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                best = min(best, previous2[j - 2] + 1)
+            current[j] = best
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]

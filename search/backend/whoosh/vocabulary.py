@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from search.results.suggest import edit_distance
+
 _DF = struct.Struct("!I")  # W3TermInfo: 1 byte flags, a 4-byte float weight, then the document frequency
 
 
@@ -89,26 +91,6 @@ class SegmentVocabulary:
 
 
 SCAN = 2000
-
-
-def edit_distance(a: str, b: str, limit: int) -> int:
-    """Optimal-string-alignment distance of ``a`` and ``b``, or ``limit + 1`` once it must exceed ``limit``."""
-    if a == b:
-        return 0
-    previous2: list[int] | None = None
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            best = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if previous2 is not None and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                best = min(best, previous2[j - 2] + 1)
-            current[j] = best
-        if min(current) > limit:
-            return limit + 1
-        previous2, previous = previous, current
-    return previous[-1]
 
 
 def read_vocabulary(leaf, fieldname: str) -> SegmentVocabulary:
