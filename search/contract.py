@@ -85,9 +85,14 @@ class SearchResponse(TypedDict):
     notes: Annotated[list[str], "Remarks about how the query was interpreted (e.g. it was shortened)"]
 
 
+class RelatedHit(Hit):
+    similarity: Annotated[float, "Cosine of the two articles' signatures (their most distinctive terms)"]
+    weak: Annotated[bool, "Hardly more alike than two articles picked at random: the reader UI leaves these out"]
+
+
 class Related(TypedDict):
     same_story: Annotated[list[Hit], "Other reports of the same story, oldest first"]
-    related: Annotated[list[Hit], "Related coverage, most related first"]
+    related: Annotated[list[RelatedHit], "Related coverage, most related first"]
 
 
 class Story(TypedDict):
@@ -138,7 +143,8 @@ class ErrorResponse(TypedDict):
 
 
 #: The shapes the OpenAPI document lists under components/schemas.
-SCHEMAS: tuple[type, ...] = (Total, Highlights, Hit, FacetValue, HistogramBucket, Facets, SearchResponse, Related,
+SCHEMAS: tuple[type, ...] = (Total, Highlights, Hit, RelatedHit, FacetValue, HistogramBucket, Facets, SearchResponse,
+                             Related,
                              Story, Article, Health, Suggestions, ErrorDetail, ErrorResponse)
 
 

@@ -17,6 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from search import analysis
 from search.backend.whoosh.schema import display_record, record_signature
 from search.backend.whoosh.searching import WhooshSearcher
@@ -51,6 +53,8 @@ from search.results.signatures import Signatures
 HIT_FIELDS = ("title", "teaser", "url", "date", "location", "sources", "category", "language")
 DISPLAY_CACHE = 2_000     # display records kept per commit for result lists (~10 kB each)
 RELATED_CACHE = 1_000     # related-coverage answers kept per commit
+WEAK_FACTOR = 2.0         # related coverage less alike than this times a random pair is "weak"
+BACKGROUND_SAMPLE = 60    # articles a random pair's similarity is measured on
 
 
 class Engine:
@@ -210,9 +214,13 @@ class Engine:
         exclude = set(same) | {docnum}
         doc = {"language": display_record(stored).get("language"), "signature": state.signatures.weights(docnum)}
         rel = snap.related(doc, exclude, size, state.signatures)
+        vector = state.signatures.of(docnum)
+        sims = state.signatures.cosines(vector, [d for d, _ in rel]).tolist()
+        floor = WEAK_FACTOR * state.background(vector, exclude)
         return {
             "same_story": [self._hit(snap, d, 0.0, None, {}) for d in same[:size]],
-            "related": [self._hit(snap, d, s, None, {}) for d, s in rel],
+            "related": [{**self._hit(snap, d, s, None, {}), "similarity": round(sim, 4), "weak": sim < floor}
+                        for (d, s), sim in zip(rel, sims)],
         }
 
     def story(self, story_id: str, size: int = MAX_STORY) -> Story:
@@ -275,9 +283,21 @@ class _CommitState:
         self.analysed: dict = {}  # query words' terms: the index's vocabulary decides compound splits
         self.related: OrderedDict[tuple[str, int], Related] = OrderedDict()
         self._spellings: dict[str, list[str]] = {}
+        self._sample: list[int] | None = None
         self.signatures = Signatures(lambda docnum: record_signature(snap.stored(docnum)))
         self._displays: OrderedDict[int, tuple[dict, dict]] = OrderedDict()
         self._lock = threading.Lock()
+
+    def background(self, vector, exclude: set) -> float:
+        """How alike an article is to articles picked at random (a fixed sample of this commit): related
+        coverage must be clearly more alike than that to count as related."""
+        if self._sample is None:
+            live = np.flatnonzero(self.snap.live)
+            pick = np.random.default_rng(self.snap.generation).choice(
+                live, size=min(BACKGROUND_SAMPLE, len(live)), replace=False) if len(live) else live
+            self._sample = sorted(int(d) for d in pick)
+        refs = [d for d in self._sample if d not in exclude]
+        return float(self.signatures.cosines(vector, refs).mean()) if refs else 0.0
 
     def spellings(self, word: str) -> list[str]:
         """How a few articles with ``word`` (a surface word of ``exact``) spell it: autocomplete's forms."""

@@ -394,8 +394,7 @@ def article(id: str) -> tuple[str, int] | str:
                                message=t("article_not_found_text")), 404
     back = _search_context()
     if request.args.get("fragment") == "related":  # what app.js puts into the page once it is shown
-        related = [h for h in engine.related(id, size=10)["related"] if h.get("id") != id]
-        return render_template("_related.html", related=related, context=back)
+        return render_template("_related.html", related=_shown_related(engine, id), context=back)
     q = clean_text(parse_qs(back).get("q", [""])[0]).strip()[:MAX_QUERY_CHARS]
     marks = engine.marks(q) if q else None
     lang = language_of(doc.get("language"))
@@ -409,7 +408,7 @@ def article(id: str) -> tuple[str, int] | str:
         blocks=[(b, [_marked(line, lang, marks) for line in b.lines]) for b in body_blocks(doc.get("body"))],
         same_story=[h for h in same["articles"] if h.get("id") != id][:STORY_ON_ARTICLE],
         story_size=same["size"],
-        related=[h for h in engine.related(id, size=10)["related"] if h.get("id") != id] if with_related else None,
+        related=_shown_related(engine, id) if with_related else None,
         related_fragment=url_for("ui.article", id=id, fragment="related", **({"from": back} if back else {})),
         related_page=url_for("ui.article", id=id, related="1", **({"from": back} if back else {})),
         original_url=external_url(doc.get("url")),
@@ -420,6 +419,11 @@ def article(id: str) -> tuple[str, int] | str:
 
 
 STORY_ON_ARTICLE = 10  # same-story reports listed beside an article; the story page has them all
+
+
+def _shown_related(engine: Any, id: str) -> list[dict[str, Any]]:
+    """Related coverage as readers see it: fewer when fewer are related (no "weak" ones)."""
+    return [h for h in engine.related(id, size=10)["related"] if h.get("id") != id and not h.get("weak")]
 
 
 def _search_context() -> str:
