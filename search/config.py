@@ -22,7 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "languages": list(LANGUAGES),
     "boosts": {"title": 4.0, "teaser": 2.0, "body": 1.0, "location": 0.7, "sources": 0.5, "exact": 0.3},
     "facets": ["location", "source", "category", "language"],
-    "recency": {"enabled": False, "half_life_days": 365, "weight": 0.3},
+    "recency": {"enabled": False, "half_life_days": 365, "weight": 0.3, "relative_to": "today"},
     "indexing": {"max_file_mb": 32, "workers": 2, "batch_size": 10000},
     "stories": {"window_days": 3, "threshold": 0.12},
     "search": {"timeout_seconds": 10.0, "max_expansions": 50, "cache_mb": 256},
@@ -84,6 +84,10 @@ def validate(data: dict[str, Any]) -> None:
         raise ConfigError("config key 'recency.enabled' must be true or false")
     _check_number("recency.half_life_days", data["recency"]["half_life_days"], 1)
     _check_number("recency.weight", data["recency"]["weight"], 0, 10)
+    if data["recency"]["relative_to"] not in ("today", "newest"):
+        raise ConfigError(f"config key 'recency.relative_to': {data['recency']['relative_to']!r} is not allowed; "
+                          "expected today (ages count from the clock) or newest (from the newest article: an archive "
+                          "that stopped growing keeps its ranking)")
     _check_number("indexing.max_file_mb", data["indexing"]["max_file_mb"], 0.001, 4096)
     _check_number("indexing.workers", data["indexing"]["workers"], 1, 64)
     _check_number("indexing.batch_size", data["indexing"]["batch_size"], 1, 100000)

@@ -13,7 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +122,7 @@ class Engine:
         try:
             matches = snap.search(SearchRequest(
                 plan=plan, filters=filters, dates=dates, sort=sort, offset=offset, size=size, collapse=collapse,
-                facets=tuple(self.config["facets"]), recency=self._recency() if sort == "relevance" else None,
+                facets=tuple(self.config["facets"]), recency=self._recency(snap) if sort == "relevance" else None,
                 budget=budget))
         except Timeout as exc:
             raise Unavailable(f"{exc}; try fewer or more specific words", retry_after=5) from None
@@ -146,13 +146,17 @@ class Engine:
             "suggestion": suggestion, "notes": notes + matches.notes,
         }
 
-    def _recency(self) -> Recency | None:
+    def _recency(self, snap) -> Recency | None:
         """Newer articles lifted by up to ``1 + weight`` (config ``recency``), among the top ones; ages count
-        from the engine's clock (tests pin it)."""
+        from the engine's clock (which tests pin) or, with ``relative_to: newest``, from the newest article."""
         rec = self.config["recency"]
         if not rec["enabled"]:
             return None
-        return Recency(self.clock(), float(rec["half_life_days"]), float(rec["weight"]))
+        now = self.clock()
+        if rec.get("relative_to") == "newest":
+            newest = int(snap.dates().max()) if snap.n else -1
+            now = datetime.min + timedelta(microseconds=newest) if newest >= 0 else now
+        return Recency(now, float(rec["half_life_days"]), float(rec["weight"]))
 
     def _hit(self, snap, docnum: int, score: float, marks: Marks | None, story_sizes: dict) -> Hit:
         stored, doc = self._current().display(docnum)

@@ -259,8 +259,9 @@ class Compiler:
         if w.field == "date":
             try:
                 return date_range(value)
-            except BadRequest:
-                return P.Nothing()  # an unreadable date in the query text matches nothing
+            except BadRequest as exc:  # an unreadable date in the query text matches nothing, and says so
+                self.notes.append(f"datum:{value[:40]}: {exc.reason}")
+                return P.Nothing()
         return P.Nothing()
 
 
