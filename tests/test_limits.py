@@ -68,7 +68,7 @@ def test_query_of_1500_characters_is_cut_with_a_note(server):
     _, _, text = expect(server, "/api/search?" + urlencode({"q": q}), (200,))
     result = json.loads(text)
     assert result["notes"] == ["query cut to its first 1000 characters",
-                               "only the first 16 words of the query were searched"]
+                               "only the first 32 words of the query were searched"]
     assert result["total"]["value"] > 0
     _, _, page = expect(server, "/?" + urlencode({"q": q}), (200,))
     assert "1000" in page or "1.000" in page  # the note is shown to the reader

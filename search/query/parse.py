@@ -17,7 +17,7 @@ from search.contract import MAX_QUERY_CHARS
 
 MAX_EXPANDING = 3  # fuzzy and wildcard words scan the vocabulary: a few per query
 MAX_DEPTH = 16     # parentheses nested deeper are read as plain words
-MAX_WORDS = 16     # words searched per query: each is looked up in every field of every candidate language
+MAX_WORDS = 32     # words searched per query: each is looked up in every field of every candidate language
 
 FIELDS = {
     "titel": "title", "title": "title", "ort": "location", "location": "location",
