@@ -271,3 +271,31 @@ def plain_words(node: object) -> list[Word]:
     if isinstance(node, AnyOf):
         return [w for o in node.options for w in plain_words(o)]
     return []
+
+
+#: The name ``unparse`` writes for each field (the parser reads these and the German ones).
+FIELD_NAMES = {"title": "title", "location": "location", "source": "source", "category": "category",
+               "language": "language", "date": "date"}
+_OCCUR = {"should": "", "must": "+", "not": "-"}
+
+
+def unparse(node: object) -> str:
+    """The query text of a tree: ``parse(unparse(tree))`` gives the tree back (``tests/test_query_properties``)."""
+    if isinstance(node, Word):
+        prefix = f"{FIELD_NAMES[node.field]}:" if node.field else ""
+        suffix = "*" if node.wildcard else (f"~{node.fuzzy}" if node.fuzzy else "")
+        return prefix + node.text + suffix
+    if isinstance(node, Phrase):
+        prefix = f"{FIELD_NAMES[node.field]}:" if node.field else ""
+        return f'{prefix}"{" ".join(node.words)}"'
+    if isinstance(node, Clause):
+        inner = node.node
+        text = unparse(inner)
+        if isinstance(inner, (Group, AnyOf)):
+            text = f"({text})"
+        return _OCCUR[node.occur] + text
+    if isinstance(node, Group):
+        return " ".join(unparse(c) for c in node.clauses)
+    if isinstance(node, AnyOf):  # an option runs to the next OR
+        return " OR ".join(unparse(o) for o in node.options)
+    raise TypeError(f"not a query tree node: {node!r}")
