@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from search.ingest import SourceFile, discover, parse, read_paths
-from search.ingest.article import Article, ReadFailure
+from search.ingest import Limits, SourceFile, discover, parse, read_bytes
+from search.ingest.article import Article, ReadError, ReadFailure
 from search.ingest.encoding import decode
 
 SAMPLE = Path(__file__).parents[1].parent / "shared/formats/n-ag-article.txt"
@@ -43,8 +43,17 @@ def write(path: Path, content: str | bytes) -> Path:
     return path
 
 
-def read_all(*paths: Path) -> tuple[list[Article], list[ReadFailure]]:
-    results = list(read_paths(paths))
+def read_all(*paths: Path, limits: Limits | None = None) -> tuple[list[Article], list[ReadFailure]]:
+    """Every file under ``paths`` through the readers (duplicate ids are the indexer's business)."""
+    results: list[Article | ReadFailure] = []
+    for item in discover(paths):
+        if isinstance(item, ReadFailure):
+            results.append(item)
+            continue
+        try:
+            results += parse(item, read_bytes(item, limits), limits)
+        except ReadError as exc:
+            results.append(ReadFailure(item.name, exc.reason))
     assert all(isinstance(r, (Article, ReadFailure)) for r in results)
     return (
         [r for r in results if isinstance(r, Article)],

@@ -49,7 +49,9 @@ class _Progress:
         self.path, self.label = path, label
         self.last_write = self.last_log = 0.0
 
-    def __call__(self, docs: int, _files: int = 0, seconds: float = 0.0) -> None:
+    def __call__(self, progress) -> None:
+        """``progress``: ``search.index.summary.Progress`` (articles read so far, seconds)."""
+        docs, seconds = progress.articles, progress.seconds
         now = time.monotonic()
         if self.path and now - self.last_write >= 1:
             Path(self.path).write_text(f"{docs} {seconds:.1f}\n")

@@ -1,0 +1,102 @@
+"""What an indexing run reports: per file what happened, the totals, every failure, and progress.
+
+A file ends a run in one of these states:
+
+``indexed``    read completely and cleanly: its documents were added or updated,
+               and those that left the file were removed;
+``unchanged``  the index holds this version already (nothing read);
+``damaged``    read with failures (bad lines, a cut record): the good documents
+               were added or updated, nothing was removed, the documents of the
+               bad parts and of earlier versions were kept;
+``failed``     not read at all (unreadable, binary, over a limit): every document
+               it had in the index was kept as it was.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from search.ingest.article import ReadFailure
+
+
+@dataclass
+class FileReport:
+    path: str
+    outcome: str = "indexed"  # indexed | unchanged | damaged | failed
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    kept: int = 0  # documents of an earlier version kept because the file was not read cleanly
+    failed: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "outcome": self.outcome, "added": self.added, "updated": self.updated,
+                "removed": self.removed, "kept": self.kept, "failed": self.failed}
+
+    def __str__(self) -> str:
+        counts = [f"{n} {what}" for n, what in ((self.added, "added"), (self.updated, "updated"),
+                                                 (self.removed, "removed")) if n]
+        if self.outcome in ("damaged", "failed"):
+            counts.append(f"{self.kept} kept after {self.failed} failure{'s' if self.failed != 1 else ''}")
+        return f"{self.path}: {self.outcome}" + (f" ({', '.join(counts)})" if counts else "")
+
+
+@dataclass
+class Summary:
+    """Totals over the files (documents added, updated, removed, kept; files unchanged) and failures."""
+
+    files: list[FileReport] = field(default_factory=list)
+    failures: list[ReadFailure] = field(default_factory=list)
+    error: str | None = None  # the run stopped early (disk full): what was committed survives
+
+    @property
+    def added(self) -> int:
+        return sum(f.added for f in self.files)
+
+    @property
+    def updated(self) -> int:
+        return sum(f.updated for f in self.files)
+
+    @property
+    def deleted(self) -> int:
+        return sum(f.removed for f in self.files)
+
+    @property
+    def kept(self) -> int:
+        return sum(f.kept for f in self.files)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(f.outcome == "unchanged" for f in self.files)
+
+    @property
+    def failed(self) -> int:
+        return len(self.failures)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+                "deleted": self.deleted, "kept": self.kept, "failed": self.failed,
+                "failures": [{"path": f.path, "line": f.line, "reason": f.reason} for f in self.failures],
+                "files": [f.as_dict() for f in self.files], "error": self.error}
+
+    def text(self) -> list[str]:
+        """The summary for a terminal: totals, then every file that did not stay unchanged, then failures."""
+        lines = [f"added {self.added}, updated {self.updated}, unchanged files {self.unchanged}, "
+                 f"removed {self.deleted}, kept {self.kept}, failed {self.failed}"]
+        lines += [f"  {f}" for f in self.files if f.outcome != "unchanged"]
+        lines += [f"  failed: {f}" for f in self.failures]
+        return lines
+
+
+@dataclass
+class Progress:
+    """How far a run is, for a progress line: articles read and written, input bytes read of the total."""
+
+    articles: int = 0  # read and handed to the writer
+    written: int = 0  # committed
+    files: int = 0
+    files_total: int = 0
+    bytes: int = 0
+    bytes_total: int = 0
+    seconds: float = 0.0
+    stage: str = "reading"  # reading | writing | merging | done
