@@ -74,11 +74,6 @@ def source_links(sources: object) -> list[tuple[str, str | None]]:
 
 
 @bp.app_template_global()
-def safe_external_url(url: object) -> str | None:
-    return external_url(url)
-
-
-@bp.app_template_global()
 def html_lang(code: object) -> str | None:
     return content_lang(code)
 

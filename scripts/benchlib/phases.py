@@ -267,7 +267,7 @@ def profile_index(spec: dict) -> dict:
     stats.sort_stats("cumulative").print_stats(int(spec.get("top", 40)))
     stats.sort_stats("tottime").print_stats(int(spec.get("top", 40)) // 2)
     rows = []
-    for (file, line, func), (cc, nc, tt, ct, _callers) in stats.stats.items():
+    for (file, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items():
         rows.append({"function": f"{Path(file).name}:{line}({func})", "file": file, "calls": nc,
                      "tottime": round(tt, 3), "cumtime": round(ct, 3)})
     rows.sort(key=lambda r: -r["cumtime"])

@@ -142,11 +142,14 @@ class _Credit:
     added: Counter = field(default_factory=Counter)
     updated: Counter = field(default_factory=Counter)
     removed: Counter = field(default_factory=Counter)
+    outcomes: dict = field(default_factory=dict)  # file -> (outcome, kept) of the files it completes
 
     def apply(self) -> None:
         for counts, name in ((self.added, "added"), (self.updated, "updated"), (self.removed, "removed")):
             for f, n in counts.items():
                 setattr(f.report, name, getattr(f.report, name) + n)
+        for f, (outcome, kept) in self.outcomes.items():
+            f.report.outcome, f.report.kept = outcome, kept
 
 
 class _Run:
@@ -332,10 +335,9 @@ class _Run:
             gone = [doc_id for doc_id in own if not self.claims.claimed(doc_id)]
             out.delete_ids += gone
             credit.removed[f] += len(gone)
-            f.report.outcome = "indexed"
+            credit.outcomes[f] = ("indexed" if f.accepted or not f.report.failed else "failed", 0)
         else:
-            f.report.outcome = "damaged" if f.accepted else "failed"
-            f.report.kept = len(own - f.accepted)
+            credit.outcomes[f] = ("damaged" if f.accepted else "failed", len(own - f.accepted))
 
     def _commit(self) -> None:
         """Commit the batch in flight, if any, and credit what it did."""
@@ -395,6 +397,10 @@ class _disk_full_reported:
         if not isinstance(exc, OSError) or exc.errno not in _DISK_FULL:
             return False
         summary = self.run.summary
+        for f in self.run.files.values():
+            if not f.report.outcome:
+                f.report.outcome = "interrupted"
+                f.report.kept = max(0, len(f.own_ids or ()) - f.report.updated)  # old versions not yet replaced
         summary.error = (f"no space left on device while writing to {self.index_dir}: the batch being written "
                          f"was not committed; the {summary.added + summary.updated} documents this run committed "
                          f"before it and everything indexed earlier are intact (stichwort check confirms it); "

@@ -9,7 +9,8 @@ A file ends a run in one of these states:
                were added or updated, nothing was removed, the documents of the
                bad parts and of earlier versions were kept;
 ``failed``     not read at all (unreadable, binary, over a limit): every document
-               it had in the index was kept as it was.
+               it had in the index was kept as it was;
+``interrupted`` the run stopped (disk full) before the file's last batch was committed.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from search.ingest.article import ReadFailure
 @dataclass
 class FileReport:
     path: str
-    outcome: str = "indexed"  # indexed | unchanged | damaged | failed
+    outcome: str = ""  # indexed | unchanged | damaged | failed | interrupted; "" until decided
     added: int = 0
     updated: int = 0
     removed: int = 0
@@ -36,7 +37,7 @@ class FileReport:
     def __str__(self) -> str:
         counts = [f"{n} {what}" for n, what in ((self.added, "added"), (self.updated, "updated"),
                                                  (self.removed, "removed")) if n]
-        if self.outcome in ("damaged", "failed"):
+        if self.outcome in ("damaged", "failed", "interrupted") and self.kept:
             counts.append(f"{self.kept} kept after {self.failed} failure{'s' if self.failed != 1 else ''}")
         return f"{self.path}: {self.outcome}" + (f" ({', '.join(counts)})" if counts else "")
 
