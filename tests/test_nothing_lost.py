@@ -11,13 +11,13 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zlib
 from pathlib import Path
 
 import pytest
+from conftest import without_root_read
 
 from search.backend.whoosh.check import inspect_index
 from search.engine import Engine
@@ -182,12 +182,8 @@ def test_unreadable_file(work):
     root, index_dir, words = work
     (root / "b.jsonl").write_text((root / "b.jsonl").read_text("utf-8") + "\n", "utf-8")  # changed: must be read
     (root / "b.jsonl").chmod(0)
-    argv = [sys.executable, "-m", "search", "index", "--json", "--index-dir", str(index_dir), str(root)]
-    if os.geteuid() == 0:  # root reads mode-000 files: drop the capabilities that let it
-        if not shutil.which("setpriv"):
-            pytest.skip("running as root without setpriv: cannot make a file unreadable")
-        caps = "-dac_override,-dac_read_search"
-        argv = ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}", *argv]
+    argv = without_root_read([sys.executable, "-m", "search", "index", "--json", "--index-dir", str(index_dir),
+                              str(root)])
     try:
         run = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=300,
                              env=dict(os.environ, PYTHONPATH=str(ROOT)))

@@ -7,9 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import read_all
 
-from search.ingest import Limits, SourceFile, discover, parse, read_bytes
-from search.ingest.article import Article, ReadError, ReadFailure
+from search.ingest import Limits, SourceFile, parse
+from search.ingest.article import ReadFailure
 
 GOOD = "Gute Meldung\n\nTeaser.\n\nBerlin - Text.\n"
 MB = 1024 * 1024
@@ -20,23 +21,6 @@ def write(path: Path, content: str | bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content.encode() if isinstance(content, str) else content)
     return path
-
-
-def read_all(*paths: Path, limits: Limits | None = None) -> tuple[list[Article], list[ReadFailure]]:
-    """Every file under ``paths`` through the readers."""
-    results: list[Article | ReadFailure] = []
-    for item in discover(paths):
-        if isinstance(item, ReadFailure):
-            results.append(item)
-            continue
-        try:
-            results += parse(item, read_bytes(item, limits), limits)
-        except ReadError as exc:
-            results.append(ReadFailure(item.name, exc.reason))
-    return (
-        [r for r in results if isinstance(r, Article)],
-        [r for r in results if isinstance(r, ReadFailure)],
-    )
 
 
 def assert_only_failure(tmp_path: Path, bad: Path, reason: str, limits: Limits | None = None) -> ReadFailure:

@@ -8,9 +8,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from conftest import read_all
 
-from search.ingest import Limits, SourceFile, discover, parse, read_bytes
-from search.ingest.article import Article, ReadError, ReadFailure
+from search.ingest import SourceFile, discover, parse
+from search.ingest.article import Article
 from search.ingest.encoding import decode
 
 SAMPLE = Path(__file__).parents[1].parent / "shared/formats/n-ag-article.txt"
@@ -41,24 +42,6 @@ def write(path: Path, content: str | bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content.encode() if isinstance(content, str) else content)
     return path
-
-
-def read_all(*paths: Path, limits: Limits | None = None) -> tuple[list[Article], list[ReadFailure]]:
-    """Every file under ``paths`` through the readers (duplicate ids are the indexer's business)."""
-    results: list[Article | ReadFailure] = []
-    for item in discover(paths):
-        if isinstance(item, ReadFailure):
-            results.append(item)
-            continue
-        try:
-            results += parse(item, read_bytes(item, limits), limits)
-        except ReadError as exc:
-            results.append(ReadFailure(item.name, exc.reason))
-    assert all(isinstance(r, (Article, ReadFailure)) for r in results)
-    return (
-        [r for r in results if isinstance(r, Article)],
-        [r for r in results if isinstance(r, ReadFailure)],
-    )
 
 
 def read_one(path: Path) -> Article:

@@ -24,6 +24,7 @@ SIGNATURE_TERMS = 200
 CANDIDATE_TERMS = 12  # a same-story candidate shares one of the article's top terms
 INDEX_CANDIDATES = 8  # candidates from the index, per article
 MAX_BUCKET = 256  # the most recent articles kept per (term, day) bucket: undated ones share one bucket
+MAX_UNDATED_DF = 64  # an undated article asks the index only with terms in at most this many articles
 SAME_PLACE_BONUS = 0.1
 UNDATED_PENALTY = 0.4  # the same dateline is strong evidence of the same event
 
@@ -230,8 +231,16 @@ class StoryAssigner:
 
     def _index_candidates(self, doc: Signed, top: list[str]) -> list[Signed]:
         """Articles indexed before this run sharing top terms; a dated article's only from within the
-        window (a few "day" terms), so old look-alikes do not crowd the few hits."""
-        days = days_around(doc.date, self.window) if doc.date is not None else None
+        window (a few "day" terms), so old look-alikes do not crowd the few hits.  An undated article
+        has no window, so it asks with its rare terms only: a query with a term of thousands of
+        articles scores all of them, and a run of undated articles on a big index became quadratic."""
+        days = None
+        if doc.date is not None:
+            days = days_around(doc.date, self.window)
+        else:
+            top = [t for t in top if self._index_df.get((doc.language, t), 0) <= MAX_UNDATED_DF]
+            if not top:
+                return []
         return [Signed(hit.id, hit.language, hit.date, hit.weights, hit.story, hit.location)
                 for hit in self.store.story_candidates(doc.language, top, days, INDEX_CANDIDATES)
                 if hit.id != doc.id]

@@ -50,21 +50,13 @@ class Summary:
     failures: list[ReadFailure] = field(default_factory=list)
     error: str | None = None  # the run stopped early (disk full): what was committed survives
 
-    @property
-    def added(self) -> int:
-        return sum(f.added for f in self.files)
+    def _total(self, count: str) -> int:
+        return sum(getattr(f, count) for f in self.files)
 
-    @property
-    def updated(self) -> int:
-        return sum(f.updated for f in self.files)
-
-    @property
-    def deleted(self) -> int:
-        return sum(f.removed for f in self.files)
-
-    @property
-    def kept(self) -> int:
-        return sum(f.kept for f in self.files)
+    added = property(lambda self: self._total("added"))
+    updated = property(lambda self: self._total("updated"))
+    deleted = property(lambda self: self._total("removed"))
+    kept = property(lambda self: self._total("kept"))
 
     @property
     def unchanged(self) -> int:
