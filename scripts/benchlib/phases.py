@@ -49,9 +49,7 @@ class _Progress:
         self.path, self.label = path, label
         self.last_write = self.last_log = 0.0
 
-    def __call__(self, progress) -> None:
-        """``progress``: ``search.index.summary.Progress`` (articles read so far, seconds)."""
-        docs, seconds = progress.articles, progress.seconds
+    def __call__(self, docs: int, _files: int = 0, seconds: float = 0.0) -> None:
         now = time.monotonic()
         if self.path and now - self.last_write >= 1:
             Path(self.path).write_text(f"{docs} {seconds:.1f}\n")
@@ -120,7 +118,7 @@ def index_stichwort(spec: dict) -> dict:
     from search.index.indexer import Indexer
     config = stichwort_config(spec["index_dir"], spec["workers"])
     progress = _Progress(spec.get("progress"), f"stichwort w={spec['workers']}")
-    indexer = Indexer(config, progress=progress)
+    indexer = Indexer(config, progress=lambda p: progress(p.articles, p.files, p.seconds))
     start = time.perf_counter()
     summary = indexer.index_paths([Path(p) for p in spec["shards"]], rebuild=True)
     elapsed = time.perf_counter() - start

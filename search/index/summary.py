@@ -72,11 +72,18 @@ class Summary:
                 "failures": [{"path": f.path, "line": f.line, "reason": f.reason} for f in self.failures],
                 "files": [f.as_dict() for f in self.files], "error": self.error}
 
-    def text(self) -> list[str]:
-        """The summary for a terminal: totals, then every file that did not stay unchanged, then failures."""
+    def text(self, most: int = 20) -> list[str]:
+        """The summary for a terminal: totals, then every file that did not stay unchanged (more than
+        ``most`` that were only added to the index are counted in one line), then failures."""
         lines = [f"added {self.added}, updated {self.updated}, unchanged files {self.unchanged}, "
                  f"removed {self.deleted}, kept {self.kept}, failed {self.failed}"]
-        lines += [f"  {f}" for f in self.files if f.outcome != "unchanged"]
+        changed = [f for f in self.files if f.outcome != "unchanged"]
+        new = [f for f in changed if f.outcome == "indexed" and not (f.updated or f.removed or f.failed)]
+        if len(new) > most:
+            lines.append(f"  {len(new)} files indexed ({sum(f.added for f in new)} added)")
+            listed = {id(f) for f in new}
+            changed = [f for f in changed if id(f) not in listed]
+        lines += [f"  {f}" for f in changed]
         lines += [f"  failed: {f}" for f in self.failures]
         return lines
 
