@@ -274,3 +274,22 @@ def test_disk_full_says_what_survived(tmp_path):
     assert [f["outcome"] for f in second["files"]] == ["interrupted"]
     assert json.loads((tmp_path / "check.json").read_text())["ok"]
     assert [h["id"] for h in json.loads((tmp_path / "hits.json").read_text())["hits"]] == ["gut/7"]
+
+
+def test_same_story_windows_stop_at_the_ends_of_the_calendar():
+    from datetime import datetime
+
+    from search.index.stories import days_around
+    assert days_around(datetime(9999, 12, 31), 3) == ["9999-12-28", "9999-12-29", "9999-12-30", "9999-12-31"]
+    assert days_around(datetime(1, 1, 1), 1) == ["0001-01-01", "0001-01-02"]
+
+
+def test_undated_articles_are_compared_with_a_bounded_number_of_earlier_ones():
+    """Undated articles share one bucket per term; a look-up offers only its most recent articles, so a
+    run of 100,000 undated articles is not quadratic (README: measured figures)."""
+    from search.index.stories import RunMemory, Signed
+    memory = RunMemory(3, max_candidates=5000, max_bucket=50)
+    for i in range(1000):
+        memory.add(Signed(f"d{i}", "de", None, {"gemeinsam": 1.0}), ["gemeinsam"])
+    found = memory.candidates(Signed("neu", "de", None, {"gemeinsam": 1.0}), ["gemeinsam"])
+    assert [s.id for s in found] == [f"d{i}" for i in range(950, 1000)]

@@ -125,7 +125,7 @@ class RunMemory:
         slot = len(self._docs)
         self._docs.append((doc.id, doc.language, doc.date, doc.story, doc.location, array("i", self._ids(doc.weights)),
                            array("f", doc.weights.values())))
-        day = doc.date.strftime("%Y-%m-%d") if doc.date else None
+        day = doc.date.date().isoformat() if doc.date else None
         buckets, ids, cap = self._buckets, self._term_ids, self.max_bucket
         for term in top:  # top terms are among the signature's, numbered above
             bucket = buckets.setdefault((ids[term], day), [])
@@ -160,7 +160,7 @@ def days_around(date: datetime, window_days: float) -> list[str]:
     days = []
     for i in range(-span, span + 1):
         try:
-            days.append((date + timedelta(days=i)).strftime("%Y-%m-%d"))
+            days.append((date + timedelta(days=i)).date().isoformat())  # strftime writes year 1 as "1"
         except OverflowError:
             continue
     return days
