@@ -1,41 +1,89 @@
-"""The ``stichwort`` command line: index, delete, stats, search, eval, serve."""
+"""The ``stichwort`` command line: index, delete, compact, stats, check, search, eval, serve.
+
+Conventions: errors are one line on stderr (exit 2); colour only on a terminal
+and never with ``NO_COLOR`` set; a closed output pipe (``| head``) ends the
+command quietly.
+"""
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
-from search.config import load_config
+from search import __version__
+from search.config import FACETS, load_config
 from search.errors import StichwortError
+
+_MB = 1024 * 1024
+
+
+def _colour(stream) -> bool:
+    return stream.isatty() and not os.environ.get("NO_COLOR")
 
 
 def _progress(stream=sys.stderr):
-    def show(docs: int, files: int, seconds: float) -> None:
-        rate = docs / seconds if seconds > 0 else 0.0
-        bar = "#" * min(30, files // 10 + 1)
-        stream.write(f"\r[{bar:<30}] {files} files, {docs} documents, {rate:,.0f} docs/s")
+    """A progress line counting articles (a big file moves it as much as many small ones)."""
+    last = [0.0]
+
+    def show(p) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.25 and p.stage != "done":
+            return
+        last[0] = now
+        rate = p.articles / p.seconds if p.seconds > 0 else 0.0
+        speed = p.bytes / _MB / p.seconds if p.seconds > 0 else 0.0
+        line = f"{p.articles:,} articles read ({rate:,.0f}/s), {p.written:,} written"
+        if p.bytes_total:
+            line += f", {p.bytes / _MB:,.1f} of {p.bytes_total / _MB:,.1f} MB ({speed:,.1f} MB/s)"
+            if p.bytes and p.bytes < p.bytes_total and p.stage == "reading":
+                eta = int((p.bytes_total - p.bytes) / (p.bytes / p.seconds))
+                line += f", ETA {eta // 60}:{eta % 60:02d}"
+        if p.stage in ("writing", "merging"):
+            line += f"; {p.stage}"
+        stream.write(f"\r{line[:150]:<150}")
         stream.flush()
     return show
 
 
+def _limits(args) -> dict:
+    return {key: value for key, value in (("max_file_mb", args.max_file_mb), ("max_record_mb", args.max_record_mb),
+                                          ("follow_links", True if args.follow_links else None))
+            if value is not None}
+
+
 def cmd_index(args) -> int:
-    from search.index.indexer import Indexer
-    config = load_config(args.config, index_dir=args.index_dir)
+    from search.index.indexer import Indexer, IndexWriteError
+    config = load_config(args.config, index_dir=args.index_dir, indexing=_limits(args))
     quiet = args.quiet or not sys.stderr.isatty()
     indexer = Indexer(config, progress=None if quiet else _progress())
-    summary = indexer.index_paths(args.paths, rebuild=args.rebuild, wait=args.wait)
-    if not quiet:
-        sys.stderr.write("\n")
+    error = None
+    try:
+        summary = indexer.index_paths(args.paths, rebuild=args.rebuild, wait=args.wait, compact=args.compact)
+    except IndexWriteError as exc:
+        summary, error = exc.summary, str(exc)
+    finally:
+        if not quiet:
+            sys.stderr.write("\n")
     if args.json:
         print(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
     else:
-        print(f"added {summary.added}, updated {summary.updated}, unchanged files {summary.unchanged}, "
-              f"removed {summary.deleted}, failed {summary.failed}")
-        for f in summary.failures:
-            print(f"  failed: {f}")
-    return 1 if summary.failures else 0
+        print("\n".join(summary.text()))
+    if error:
+        print(f"stichwort: error: {error}", file=sys.stderr)
+    return 1 if summary.failures or error else 0
+
+
+def cmd_compact(args) -> int:
+    from search.index.indexer import Indexer
+    config = load_config(args.config, index_dir=args.index_dir)
+    report = Indexer(config).compact()
+    print(f"compacted {config.index_dir}: {report.segments_before} -> {report.segments_after} segments, "
+          f"{report.deleted_reclaimed} deleted documents reclaimed, "
+          f"{report.bytes_before / 1e6:.1f} -> {report.bytes_after / 1e6:.1f} MB")
+    return 0
 
 
 def cmd_delete(args) -> int:
@@ -70,8 +118,10 @@ def cmd_search(args) -> int:
     filters: dict[str, list[str]] = {}
     for item in args.filter:
         key, _, value = item.partition("=")
-        if not value:
+        if not value.strip():
             raise StichwortError(f"--filter needs FIELD=VALUE, got {item!r}")
+        if key.strip() not in FACETS:
+            raise StichwortError(f"--filter {item!r}: unknown field {key.strip()!r}; known fields: {', '.join(FACETS)}")
         filters.setdefault(key.strip(), []).append(value.strip())
     result = _engine(args).search(" ".join(args.query), filters=filters, sort=args.sort, page=args.page,
                                   size=args.size, lang=args.lang, collapse=args.collapse)
@@ -86,8 +136,9 @@ def cmd_search(args) -> int:
     for i, hit in enumerate(result["hits"], start=(result["page"] - 1) * result["size"] + 1):
         print(f"\n{i:>3}. {hit['title']}  [{hit['score']}]")
         print(f"     {hit['id']} | {hit['date'] or '-'} | {hit['location'] or '-'} | {', '.join(hit['sources'] or [])}")
+        bold, plain = ("\033[1m", "\033[0m") if _colour(sys.stdout) else ("", "")
         for frag in hit["highlights"]["body"][:1]:
-            print("     " + frag.replace("<mark>", "\033[1m").replace("</mark>", "\033[0m"))
+            print("     " + frag.replace("<mark>", bold).replace("</mark>", plain))
     print()
     for name, rows in result["facets"].items():
         if rows:
@@ -118,7 +169,8 @@ def cmd_check(args) -> int:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
         print(f"index:     {report.index_dir} (commit {report.generation}, {report.segments} segments)")
-        print(f"documents: {report.documents} live, {report.deleted} deleted; {report.terms_checked} terms' postings read")
+        print(f"documents: {report.documents} live, {report.deleted} deleted; "
+              f"{report.terms_checked} terms' postings read")
         for note in report.notes:
             print(f"note: {note}")
         for problem in report.problems:
@@ -144,6 +196,7 @@ def cmd_serve(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="stichwort", description="German-first search for news archives.")
+    p.add_argument("--version", action="version", version=f"stichwort {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp, index=True):
@@ -157,12 +210,23 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--rebuild", action="store_true", help="start from an empty index")
     sp.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another indexer")
     sp.add_argument("--json", action="store_true", help="print the summary as JSON")
-    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp.add_argument("--quiet", action="store_true", help="no progress line")
+    sp.add_argument("--compact", action="store_true",
+                    help="afterwards rewrite the index without deleted documents (as stichwort compact)")
+    sp.add_argument("--max-file-mb", type=float, metavar="MB",
+                    help="limit of a whole-document file (JSON, Markdown, n-ag; default indexing.max_file_mb: 32)")
+    sp.add_argument("--max-record-mb", type=float, metavar="MB",
+                    help="limit of one JSON Lines record (default indexing.max_record_mb: 8)")
+    sp.add_argument("--follow-links", action="store_true",
+                    help="follow symbolic links that point outside the indexed folders")
     sp.set_defaults(func=cmd_index)
 
     sp = common(sub.add_parser("delete", help="delete articles by id"))
     sp.add_argument("ids", nargs="+")
     sp.set_defaults(func=cmd_delete)
+
+    sp = common(sub.add_parser("compact", help="give back the space of deleted and replaced documents"))
+    sp.set_defaults(func=cmd_compact)
 
     sp = common(sub.add_parser("stats", help="what the index holds"))
     sp.add_argument("--json", action="store_true")
@@ -209,12 +273,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
     except StichwortError as exc:
         print(f"stichwort: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # stichwort search x | head: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 141
 
 
 if __name__ == "__main__":

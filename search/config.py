@@ -23,7 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "boosts": {"title": 4.0, "teaser": 2.0, "body": 1.0, "location": 0.7, "sources": 0.5, "exact": 0.3},
     "facets": ["location", "source", "category", "language"],
     "recency": {"enabled": False, "half_life_days": 365, "weight": 0.3, "relative_to": "today"},
-    "indexing": {"max_file_mb": 32, "workers": 2, "batch_size": 10000},
+    "indexing": {"max_file_mb": 32, "max_record_mb": 8, "workers": 2, "batch_size": 10000, "follow_links": False},
     "stories": {"window_days": 3, "threshold": 0.12},
     "search": {"timeout_seconds": 10.0, "max_expansions": 50, "cache_mb": 256},
     "server": {"host": "127.0.0.1", "port": 8080, "workers": None, "public_url": None},
@@ -31,11 +31,18 @@ DEFAULTS: dict[str, Any] = {
 FACETS = ("location", "source", "category", "language")
 
 
-def _check_number(key: str, value: Any, low: float, high: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low or (high is not None and value > high):
-        allowed = f"a number >= {low}" + (f" and <= {high}" if high is not None else "")
+def _check_number(key: str, value: Any, low: float, high: float | None = None, whole: bool = False) -> float:
+    kinds = (int,) if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or value < low or (high is not None and value > high):
+        allowed = f"{'a whole number' if whole else 'a number'} >= {low}"
+        allowed += f" and <= {high}" if high is not None else ""
         raise ConfigError(f"config key '{key}': {value!r} is not allowed; expected {allowed}")
     return value
+
+
+def _check_bool(key: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"config key '{key}' must be true or false, got {value!r}")
 
 
 @dataclass
@@ -74,14 +81,15 @@ def _merge(base: dict, override: dict, prefix: str = "") -> dict:
 def validate(data: dict[str, Any]) -> None:
     langs = data["languages"]
     if not isinstance(langs, list) or not langs or any(lang not in LANGUAGES for lang in langs):
-        raise ConfigError(f"config key 'languages': {langs!r} is not allowed; expected a list of: {', '.join(LANGUAGES)}")
+        raise ConfigError(f"config key 'languages': {langs!r} is not allowed; "
+                          f"expected a list of: {', '.join(LANGUAGES)}")
     for name, boost in data["boosts"].items():
         _check_number(f"boosts.{name}", boost, 0, 100)
-    bad = [f for f in data["facets"]] if not isinstance(data["facets"], list) else [f for f in data["facets"] if f not in FACETS]
-    if bad:
-        raise ConfigError(f"config key 'facets': {bad!r} not allowed; expected some of: {', '.join(FACETS)}")
-    if not isinstance(data["recency"]["enabled"], bool):
-        raise ConfigError("config key 'recency.enabled' must be true or false")
+    facets = data["facets"]
+    if not isinstance(facets, list) or any(not isinstance(f, str) or f not in FACETS for f in facets):
+        raise ConfigError(f"config key 'facets': {facets!r} is not allowed; expected a list of some of: "
+                          f"{', '.join(FACETS)}")
+    _check_bool("recency.enabled", data["recency"]["enabled"])
     _check_number("recency.half_life_days", data["recency"]["half_life_days"], 1)
     _check_number("recency.weight", data["recency"]["weight"], 0, 10)
     if data["recency"]["relative_to"] not in ("today", "newest"):
@@ -89,20 +97,22 @@ def validate(data: dict[str, Any]) -> None:
                           "expected today (ages count from the clock) or newest (from the newest article: an archive "
                           "that stopped growing keeps its ranking)")
     _check_number("indexing.max_file_mb", data["indexing"]["max_file_mb"], 0.001, 4096)
-    _check_number("indexing.workers", data["indexing"]["workers"], 1, 64)
-    _check_number("indexing.batch_size", data["indexing"]["batch_size"], 1, 100000)
+    _check_number("indexing.max_record_mb", data["indexing"]["max_record_mb"], 0.001, 4096)
+    _check_number("indexing.workers", data["indexing"]["workers"], 1, 64, whole=True)
+    _check_number("indexing.batch_size", data["indexing"]["batch_size"], 1, 100000, whole=True)
+    _check_bool("indexing.follow_links", data["indexing"]["follow_links"])
     _check_number("stories.window_days", data["stories"]["window_days"], 0, 365)
     _check_number("stories.threshold", data["stories"]["threshold"], 0.01, 1)
     _check_number("search.timeout_seconds", data["search"]["timeout_seconds"], 0.1, 600)
-    _check_number("search.max_expansions", data["search"]["max_expansions"], 1, 10000)
+    _check_number("search.max_expansions", data["search"]["max_expansions"], 1, 10000, whole=True)
     _check_number("search.cache_mb", data["search"]["cache_mb"], 16, 65536)
-    _check_number("server.port", data["server"]["port"], 1, 65535)
+    _check_number("server.port", data["server"]["port"], 1, 65535, whole=True)
     public = data["server"]["public_url"]
     if public is not None and not (isinstance(public, str) and re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", public)):
         raise ConfigError(f"config key 'server.public_url': {public!r} is not allowed; expected an http(s) URL "
                           "such as https://archiv.example.org")
     if data["server"]["workers"] is not None:
-        _check_number("server.workers", data["server"]["workers"], 1, 64)
+        _check_number("server.workers", data["server"]["workers"], 1, 64, whole=True)
     if not isinstance(data["index_dir"], str) or not data["index_dir"]:
         raise ConfigError("config key 'index_dir' must be a directory path")
 
@@ -111,7 +121,8 @@ def load_config(path: str | os.PathLike | None = None, **overrides: Any) -> Conf
     """Defaults, then the YAML file, then non-None ``overrides`` (from the command line)."""
     data = copy.deepcopy(DEFAULTS)
     source = "defaults"
-    path = path or os.environ.get("STICHWORT_CONFIG") or ("stichwort.yaml" if Path("stichwort.yaml").is_file() else None)
+    local = "stichwort.yaml" if Path("stichwort.yaml").is_file() else None
+    path = path or os.environ.get("STICHWORT_CONFIG") or local
     if path:
         try:
             loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
@@ -124,7 +135,9 @@ def load_config(path: str | os.PathLike | None = None, **overrides: Any) -> Conf
         _merge(data, loaded)
         source = str(path)
     for key, value in overrides.items():
-        if value is not None:
+        if isinstance(value, dict):  # some keys of a section, e.g. indexing={"max_file_mb": 64}
+            _merge(data[key], value, key + ".")
+        elif value is not None:
             data[key] = str(value) if key == "index_dir" else value
     validate(data)
     return Config(data, source)

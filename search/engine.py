@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from search import analysis
-from search.backend.whoosh.schema import display_record, record_signature
-from search.backend.whoosh.searching import WhooshSearcher
+from search.backend import open_searcher
+from search.backend.searching import StoredArticle
 from search.config import Config, load_config
 from search.contract import (
     FACETS,
@@ -65,7 +65,7 @@ class Engine:
         self.config = config or load_config(index_dir=index_dir)
         self.index_dir = Path(index_dir) if index_dir else self.config.index_dir
         self.clock = clock
-        self.backend = WhooshSearcher(self.index_dir, cache_bytes=int(self.config["search"]["cache_mb"]) << 20)
+        self.backend = open_searcher(self.index_dir, self.config)
         self.cursors = Cursors(self.index_dir)
         self._state_lock = threading.Lock()
         self._on_new_commit()
@@ -159,9 +159,9 @@ class Engine:
         return Recency(now, float(rec["half_life_days"]), float(rec["weight"]))
 
     def _hit(self, snap, docnum: int, score: float, marks: Marks | None, story_sizes: dict) -> Hit:
-        stored, doc = self._current().display(docnum)
-        story = stored.get("story") or stored["id"]
-        hit: dict[str, Any] = {"id": stored["id"], "score": round(float(score or 0.0), 4)}
+        record = self._current().display(docnum)
+        doc, story = record.display, record.story
+        hit: dict[str, Any] = {"id": record.id, "score": round(float(score or 0.0), 4)}
         hit.update({k: doc.get(k) for k in HIT_FIELDS})
         hit["story_id"] = story
         hit["more_in_story"] = max(0, story_sizes.get(docnum, 1) - 1)
@@ -177,11 +177,11 @@ class Engine:
 
     def get(self, doc_id: str) -> Article:
         snap = self._current().snap
-        stored = snap.stored(self._docnum(snap, doc_id))
-        doc = display_record(stored)
-        for private in ("path", "line"):
+        record = snap.record(self._docnum(snap, doc_id))
+        doc = dict(record.display)
+        for private in ("path", "line"):  # where the server read it is not the public's business
             doc.pop(private, None)
-        doc["story_id"] = stored.get("story") or stored["id"]
+        doc["story_id"] = record.story
         return doc  # type: ignore[return-value]
 
     def related(self, doc_id: str, size: int = 10) -> Related:
@@ -211,12 +211,11 @@ class Engine:
     def _related(self, state: _CommitState, doc_id: str, size: int) -> Related:
         snap = state.snap
         docnum = self._docnum(snap, doc_id)
-        stored = snap.stored(docnum)
-        story = stored.get("story") or stored["id"]
-        same = [d for d in snap.story_members(story) if d != docnum]
-        same.sort(key=lambda d: display_record(snap.stored(d)).get("date") or "")
+        record = state.display(docnum)
+        same = [d for d in snap.story_members(record.story) if d != docnum]
+        same.sort(key=lambda d: state.display(d).display.get("date") or "")
         exclude = set(same) | {docnum}
-        doc = {"language": display_record(stored).get("language"), "signature": state.signatures.weights(docnum)}
+        doc = {"language": record.display.get("language"), "signature": state.signatures.weights(docnum)}
         rel = snap.related(doc, exclude, size, state.signatures)
         vector = state.signatures.of(docnum)
         sims = state.signatures.cosines(vector, [d for d, _ in rel]).tolist()
@@ -233,7 +232,7 @@ class Engine:
         members = snap.story_members(story_id)
         if not members:
             raise NotFound(f"no story with id {story_id!r}")
-        members.sort(key=lambda d: (self._current().display(d)[1].get("date") or "", d))
+        members.sort(key=lambda d: (self._current().display(d).display.get("date") or "", d))
         return {"story_id": story_id, "size": len(members),
                 "articles": [self._hit(snap, d, 0.0, None, {}) for d in members[:size]]}
 
@@ -288,8 +287,8 @@ class _CommitState:
         self.related: OrderedDict[tuple[str, int], Related] = OrderedDict()
         self._spellings: dict[str, list[str]] = {}
         self._sample: list[int] | None = None
-        self.signatures = Signatures(lambda docnum: record_signature(snap.stored(docnum)))
-        self._displays: OrderedDict[int, tuple[dict, dict]] = OrderedDict()
+        self.signatures = Signatures(snap.signature)
+        self._displays: OrderedDict[int, StoredArticle] = OrderedDict()
         self._lock = threading.Lock()
 
     def background(self, vector, exclude: set) -> float:
@@ -308,7 +307,7 @@ class _CommitState:
         found = self._spellings.get(word)
         if found is None:
             ids, _ = self.snap.scored(SURFACE_FIELD, word)
-            docs = [self.display(int(d))[1] for d in ids[:suggest.MAX_FORMS_DOCS]]
+            docs = [self.display(int(d)).display for d in ids[:suggest.MAX_FORMS_DOCS]]
             found = suggest.spellings_in((f"{d.get('title')}\n{d.get('teaser')}\n{(d.get('body') or '')[:3000]}"
                                           for d in docs), word)
             if len(self._spellings) > 100_000:
@@ -316,12 +315,11 @@ class _CommitState:
             self._spellings[word] = found
         return found
 
-    def display(self, docnum: int) -> tuple[dict, dict]:
-        """(stored fields, display record) of a document, the most recently shown remembered."""
+    def display(self, docnum: int) -> StoredArticle:
+        """A document's id, story and display record, the most recently shown remembered."""
         found = self._displays.get(docnum)
         if found is None:
-            stored = self.snap.stored(docnum)
-            found = (stored, display_record(stored))
+            found = self.snap.record(docnum)
             with self._lock:
                 self._displays[docnum] = found
                 if len(self._displays) > DISPLAY_CACHE:

@@ -7,6 +7,7 @@ paragraphs have none), which the file readers would reject.
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 import tempfile
@@ -40,7 +41,9 @@ def _article(obj: dict) -> Article:
 
 
 def build_index(corpora: Iterable[str | Path], config: Config, index_dir: Path) -> int:
+    """Index ``corpora`` into ``index_dir`` (``config`` itself is left as it was)."""
     from search.index.indexer import Indexer
+    config = Config(copy.deepcopy(config.data), config.source)
     config.data["index_dir"] = str(index_dir)
     articles = [_article(obj) for corpus in corpora for obj in load_jsonl(corpus)]
     Indexer(config).index_articles(articles, origin="eval")

@@ -20,6 +20,36 @@ def run_cli(*args: str, cwd: Path | None = None):
                           cwd=cwd or ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=600)
 
 
+def without_root_read(argv: list[str]) -> list[str]:
+    """``argv`` run so that mode-000 files are unreadable even as root (which reads them otherwise):
+    without the DAC-override capabilities."""
+    if os.geteuid() != 0:
+        return argv
+    import shutil
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root without setpriv: cannot make a file unreadable")
+    caps = "-dac_override,-dac_read_search"
+    return ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}", *argv]
+
+
+def read_all(*paths: Path, limits=None) -> tuple[list, list]:
+    """(articles, failures) of every file under ``paths`` through the readers (duplicate ids are the
+    indexer's business)."""
+    from search.ingest import discover, parse, read_bytes
+    from search.ingest.article import Article, ReadError, ReadFailure
+    results: list = []
+    for item in discover(paths):
+        if isinstance(item, ReadFailure):
+            results.append(item)
+            continue
+        try:
+            results += parse(item, read_bytes(item, limits), limits)
+        except ReadError as exc:
+            results.append(ReadFailure(item.name, exc.reason))
+    assert all(isinstance(r, (Article, ReadFailure)) for r in results)
+    return [r for r in results if isinstance(r, Article)], [r for r in results if isinstance(r, ReadFailure)]
+
+
 @pytest.fixture(scope="session")
 def demo_index(tmp_path_factory) -> Path:
     from search.config import load_config

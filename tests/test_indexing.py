@@ -61,8 +61,8 @@ def test_reindex_updates_in_place_and_skips_unchanged(tmp_path):
     assert json.loads(first.stdout)["added"] == 2
     again = json.loads(run_cli("index", "--index-dir", str(idx), "--json", str(src)).stdout)
     assert again["added"] == 0 and again["unchanged"] == 1
-    (src / "a.jsonl").write_text(
-        json.dumps({"id": "a1", "title": "Hochwasser am Rhein sinkt", "body": "Der Pegel fällt.", "language": "de"}) + "\n")
+    sinkt = {"id": "a1", "title": "Hochwasser am Rhein sinkt", "body": "Der Pegel fällt.", "language": "de"}
+    (src / "a.jsonl").write_text(json.dumps(sinkt) + "\n")
     changed = json.loads(run_cli("index", "--index-dir", str(idx), "--json", str(src)).stdout)
     assert changed["updated"] == 1 and changed["added"] == 0
     stats = json.loads(run_cli("stats", "--index-dir", str(idx), "--json").stdout)
@@ -135,23 +135,18 @@ def test_bad_config_names_the_key(tmp_path):
 
 def test_unreadable_file_is_reported(tmp_path):
     """Root reads mode-000 files, so as root the indexer runs without the DAC-override capabilities."""
-    import shutil
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from conftest import ROOT, without_root_read
     src = tmp_path / "in"
     src.mkdir()
     (src / "open.json").write_text(json.dumps({"id": "o", "title": "Offene Meldung", "body": "x"}))
     secret = src / "secret.json"
     secret.write_text(json.dumps({"id": "s", "title": "Geheime Meldung", "body": "x"}))
     secret.chmod(0)
-    cmd = [sys.executable, "-m", "search", "index", "--index-dir", str(tmp_path / "idx"), "--json", str(src)]
-    if os.geteuid() == 0:
-        if not shutil.which("setpriv"):
-            pytest.skip("running as root without setpriv: cannot make a file unreadable")
-        caps = "-dac_override,-dac_read_search"
-        cmd = ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}", *cmd]
+    cmd = without_root_read([sys.executable, "-m", "search", "index", "--index-dir", str(tmp_path / "idx"),
+                             "--json", str(src)])
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300,
                              env=dict(os.environ, PYTHONPATH=str(ROOT)))
@@ -159,7 +154,8 @@ def test_unreadable_file_is_reported(tmp_path):
         secret.chmod(0o644)
     report = json.loads(out.stdout)
     assert out.returncode == 1 and report["added"] == 1
-    assert [(os.path.basename(f["path"]), f["reason"]) for f in report["failures"]] == [("secret.json", "permission denied")]
+    assert [(os.path.basename(f["path"]), f["reason"]) for f in report["failures"]] == [
+        ("secret.json", "permission denied")]
 
 
 def test_an_index_from_an_older_schema_is_refused_with_the_way_out(tmp_path):

@@ -7,9 +7,10 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import read_all
 
-from search.ingest import SourceFile, parse, read_paths
-from search.ingest.article import Article, ReadFailure
+from search.ingest import Limits, SourceFile, parse
+from search.ingest.article import ReadFailure
 
 GOOD = "Gute Meldung\n\nTeaser.\n\nBerlin - Text.\n"
 MB = 1024 * 1024
@@ -22,18 +23,10 @@ def write(path: Path, content: str | bytes) -> Path:
     return path
 
 
-def read_all(*paths: Path, **kwargs: int) -> tuple[list[Article], list[ReadFailure]]:
-    results = list(read_paths(paths, **kwargs))
-    return (
-        [r for r in results if isinstance(r, Article)],
-        [r for r in results if isinstance(r, ReadFailure)],
-    )
-
-
-def assert_only_failure(tmp_path: Path, bad: Path, reason: str, **kwargs: int) -> ReadFailure:
+def assert_only_failure(tmp_path: Path, bad: Path, reason: str, limits: Limits | None = None) -> ReadFailure:
     """Read ``tmp_path`` holding ``bad`` and good.txt; exactly ``bad`` must fail."""
     write(tmp_path / "good.txt", GOOD)
-    articles, failures = read_all(tmp_path, **kwargs)
+    articles, failures = read_all(tmp_path, limits=limits)
     assert [a.title for a in articles] == ["Gute Meldung"]
     assert len(failures) == 1, [str(f) for f in failures]
     assert failures[0].path == str(bad)
@@ -114,22 +107,30 @@ def test_file_over_size_limit(tmp_path: Path) -> None:
     big = tmp_path / "big.txt"
     with open(big, "wb") as handle:
         handle.truncate(50 * MB)  # sparse: instant and takes no disk space
-    assert_only_failure(tmp_path, big, "file is 50.0 MB; the limit is 32.0 MB (indexing.max_file_mb)")
+    assert_only_failure(tmp_path, big, "file is 50.0 MB; the limit is 32.0 MB (indexing.max_file_mb, or --max-file-mb)")
 
 
 def test_gzip_bomb_is_capped(tmp_path: Path) -> None:
     bomb = write(tmp_path / "bomb.txt.gz", gzip.compress(b"a" * (3 * MB)))
-    assert_only_failure(tmp_path, bomb, "decompressed size exceeds the limit of 1.0 MB", max_bytes=MB)
+    assert_only_failure(tmp_path, bomb, "decompressed size exceeds the limit of 1.0 MB",
+                        limits=Limits(max_file_bytes=MB))
 
 
 def test_duplicate_ids_keep_the_first(tmp_path: Path) -> None:
-    write(tmp_path / "a.json", json.dumps({"id": "x", "title": "Erste"}))
-    write(tmp_path / "b.jsonl", json.dumps({"id": "x", "title": "Zweite"}) + "\n")
-    articles, failures = read_all(tmp_path)
-    assert [a.title for a in articles] == ["Erste"]
-    assert [(f.path, f.reason, f.line) for f in failures] == [
-        (str(tmp_path / "b.jsonl"), "duplicate id 'x' (first seen in a.json)", 1),
+    from search.config import load_config
+    from search.engine import Engine
+    from search.index.indexer import Indexer
+    write(tmp_path / "in" / "a.json", json.dumps({"id": "x", "title": "Erste"}))
+    write(tmp_path / "in" / "b.jsonl", json.dumps({"id": "x", "title": "Zweite"}) + "\n")
+    summary = Indexer(load_config(index_dir=tmp_path / "idx")).index_paths([tmp_path / "in"])
+    assert [(f.path, f.reason, f.line) for f in summary.failures] == [
+        (str(tmp_path / "in" / "b.jsonl"), f"duplicate id 'x' (first seen in {tmp_path / 'in' / 'a.json'})", 1),
     ]
+    engine = Engine(tmp_path / "idx")
+    try:
+        assert engine.get("x")["title"] == "Erste"
+    finally:
+        engine.close()
 
 
 def test_jsonl_bad_lines_reported_good_lines_kept(tmp_path: Path) -> None:

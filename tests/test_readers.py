@@ -8,9 +8,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from conftest import read_all
 
-from search.ingest import SourceFile, discover, parse, read_paths
-from search.ingest.article import Article, ReadFailure
+from search.ingest import SourceFile, discover, parse
+from search.ingest.article import Article
 from search.ingest.encoding import decode
 
 SAMPLE = Path(__file__).parents[1].parent / "shared/formats/n-ag-article.txt"
@@ -41,15 +42,6 @@ def write(path: Path, content: str | bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content.encode() if isinstance(content, str) else content)
     return path
-
-
-def read_all(*paths: Path) -> tuple[list[Article], list[ReadFailure]]:
-    results = list(read_paths(paths))
-    assert all(isinstance(r, (Article, ReadFailure)) for r in results)
-    return (
-        [r for r in results if isinstance(r, Article)],
-        [r for r in results if isinstance(r, ReadFailure)],
-    )
 
 
 def read_one(path: Path) -> Article:

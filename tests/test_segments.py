@@ -10,6 +10,8 @@ import pytest
 from search.errors import NotFound
 from conftest import DEMO
 
+from search.errors import NotFound
+
 QUERIES = ["Garantie", "Bahnstreik Berlin", '"Deutsche Bahn"', "Hochwasser Köln", "Ukraine", "Stromausfall"]
 
 
@@ -19,7 +21,7 @@ def _corpus(path: Path, n: int, prefix: str = "a") -> Path:
     from search.ingest.langid import detect
     paragraphs, titles = [], []
     for source in discover([DEMO]):
-        for article in parse(source, read_bytes(source, 1 << 20)):
+        for article in parse(source, read_bytes(source)):
             if detect(f"{article.title}\n{article.body}")[0] == "de":
                 titles.append(article.title)
                 paragraphs += [p for p in article.body.split("\n") if len(p) > 80]
@@ -89,8 +91,8 @@ def test_compaction_merges_small_segments_and_keeps_deletions(corpus, tmp_path):
     try:
         every = engine.search("Garantie OR Bahn OR Ukraine OR Köln OR Berlin OR Genf", size=100)
         assert every["total"]["value"] > 100
-        found = {h["id"] for page in range(1, 15)
-                 for h in engine.search("Garantie OR Bahn OR Ukraine OR Köln OR Berlin OR Genf", size=100, page=page)["hits"]}
+        query = "Garantie OR Bahn OR Ukraine OR Köln OR Berlin OR Genf"
+        found = {h["id"] for page in range(1, 15) for h in engine.search(query, size=100, page=page)["hits"]}
         assert len(found) == every["total"]["value"] and not found & {"a3", "a100", "a449"}
         assert all(engine.get(d)["id"] == d for d in ("a4", "a448", "b0", "c449"))
         with pytest.raises(NotFound):  # deleted before the merge, gone after it

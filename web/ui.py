@@ -85,11 +85,6 @@ def source_links(sources: object) -> list[tuple[str, str | None]]:
 
 
 @bp.app_template_global()
-def safe_external_url(url: object) -> str | None:
-    return external_url(url)
-
-
-@bp.app_template_global()
 def isolate(text: object) -> str:
     """User text inside a sentence or a title, isolated from its direction (U+2068 … U+2069), so a
     right-to-left override in it cannot turn the surrounding words around."""

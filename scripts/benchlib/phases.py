@@ -118,7 +118,7 @@ def index_stichwort(spec: dict) -> dict:
     from search.index.indexer import Indexer
     config = stichwort_config(spec["index_dir"], spec["workers"])
     progress = _Progress(spec.get("progress"), f"stichwort w={spec['workers']}")
-    indexer = Indexer(config, progress=progress)
+    indexer = Indexer(config, progress=lambda p: progress(p.articles, p.files, p.seconds))
     start = time.perf_counter()
     summary = indexer.index_paths([Path(p) for p in spec["shards"]], rebuild=True)
     elapsed = time.perf_counter() - start
@@ -265,7 +265,7 @@ def profile_index(spec: dict) -> dict:
     stats.sort_stats("cumulative").print_stats(int(spec.get("top", 40)))
     stats.sort_stats("tottime").print_stats(int(spec.get("top", 40)) // 2)
     rows = []
-    for (file, line, func), (cc, nc, tt, ct, _callers) in stats.stats.items():
+    for (file, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items():
         rows.append({"function": f"{Path(file).name}:{line}({func})", "file": file, "calls": nc,
                      "tottime": round(tt, 3), "cumtime": round(ct, 3)})
     rows.sort(key=lambda r: -r["cumtime"])

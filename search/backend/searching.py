@@ -11,7 +11,7 @@ and swaps it when the index changed (``refresh``).
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from search.results.search import Matches, SearchRequest
 from search.results.signatures import Signatures
@@ -19,12 +19,21 @@ from search.results.signatures import Signatures
 Ref = Hashable
 
 
+class StoredArticle(NamedTuple):
+    """What the store keeps of an article for display: its id, its story and the display record."""
+
+    id: str
+    story: str
+    display: dict[str, Any]
+
+
 class View(Protocol):
     generation: int
     doc_count: int
 
     def search(self, request: SearchRequest) -> Matches: ...
-    def stored(self, ref: Ref) -> dict[str, Any]: ...  # {"id", "doc": display record JSON, "story", ...}
+    def record(self, ref: Ref) -> StoredArticle: ...
+    def signature(self, ref: Ref) -> dict[str, float]: ...  # the stored same-story/related signature
     def docnum(self, doc_id: str) -> Ref | None: ...
     def story_members(self, story: str) -> list[Ref]: ...
     def related(self, doc: dict, exclude: set[Ref], size: int, signatures: Signatures) -> list[tuple[Ref, float]]: ...

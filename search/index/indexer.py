@@ -1,449 +1,411 @@
-"""Indexing: files in, Whoosh documents out, with a summary a user can act on.
+"""An indexing run: files in, documents of the store out, with a summary a user can act on.
 
-Flow per run: discover files -> read and hash them -> skip files whose hash
-is already indexed -> parse (in a process pool, both cores) -> detect
-language -> learn compound vocabulary -> assign stories -> write and commit
-per batch.  A file's documents carry ``src`` = "<path>\\x00<sha256>", so a
-re-run knows unchanged files from the index itself and replaces the
-documents of a changed file in place.
+Flow: discover the files -> the parse pool reads, hashes, parses them and
+works out each article's language and story terms (``pool``, ``jobs``) ->
+each article claims its id (``ids``) -> per batch: learn the compound
+vocabulary, sign and assign stories (``stories``), map to records
+(``records``) and hand them to the store (``search.backend``), which writes
+one batch while the next is prepared.
+
+The rule that nothing indexed is lost: a document leaves the index only when
+its file was read completely and cleanly and no longer has it (then in the
+same commit that marks the file complete, see ``versions``), or when it is
+deleted by id.  A file that cannot be read, or is read with failures, keeps
+every document it had; it is reported with its path and reason.
 """
 from __future__ import annotations
 
+import errno
 import gc
-import hashlib
 import os
 import re
-import shutil
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh.query import And, Or, Term
-
 from search import analysis
-from search.backend.whoosh import segments
-from search.backend.whoosh.schema import TEXT_ROLES, build_schema, pack_doc, text_field, unpack_doc
-from search.backend.whoosh.store import open_index, write_lock
+from search.backend import open_writer
+from search.backend.base import CompactReport, IndexWriter, Record, WriteBatch
 from search.config import Config
 from search.errors import StichwortError
-from search.index import stories
-from search.ingest import SourceFile, discover, langid, parse, read_bytes
-from search.ingest.article import Article, ReadError, ReadFailure
+from search.index import records
+from search.index.ids import Claims
+from search.index.jobs import FAILED, READ, REPORT, UNCHANGED, Piece, detect_language
+from search.index.pool import ParsePool
+from search.index.stories import StoryAssigner
+from search.index.summary import FileReport, Progress, Summary
+from search.index.versions import DAMAGED, PARTIAL, FileVersions, Versions, key
+from search.ingest import Limits, SourceFile, discover
+from search.ingest.article import Article, ReadFailure
 
-CANDIDATE_TERMS = 12  # a same-story candidate shares one of the article's top terms
-PARTIAL = "\x00partial"  # src suffix of the documents of a file not yet committed completely
-Progress = Callable[[int, int, float], None]  # (docs done, files done, seconds)
-
-
-@dataclass
-class Summary:
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-    failures: list[ReadFailure] = field(default_factory=list)
-    seen_ids: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def failed(self) -> int:
-        return len(self.failures)
-
-    def as_dict(self) -> dict:
-        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-                "deleted": self.deleted, "failed": self.failed,
-                "failures": [{"path": f.path, "line": f.line, "reason": f.reason} for f in self.failures]}
+ProgressCallback = Callable[[Progress], None]
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
-@dataclass
-class Parsed:
-    source: SourceFile
-    digest: str
-    items: list[Article | ReadFailure]
-    pending: int = 0  # articles of this file not yet handed to a writer
-    tfs: dict[str, Counter] = field(default_factory=dict)  # story terms per article id, worked out by the reader
+class IndexWriteError(StichwortError):
+    """Writing stopped (the disk is full); every commit before this one survived."""
 
-
-def _src_key(source: SourceFile) -> str:
-    return str(source.path)
-
-
-def _load(job: tuple[SourceFile, int, frozenset[str]]) -> Parsed | str:
-    """Worker: read, hash, and parse one file unless the index has this version already."""
-    source, max_bytes, known = job
-    try:
-        data = read_bytes(source, max_bytes)
-    except ReadError as exc:
-        return Parsed(source, "", [ReadFailure(str(source.path), exc.reason, exc.line)])
-    except OSError as exc:  # a race with the file system after discovery
-        return Parsed(source, "", [ReadFailure(str(source.path), exc.strerror or str(exc))])
-    digest = hashlib.sha256(data).hexdigest()
-    if f"{_src_key(source)}\x00{digest}" in known:
-        return "unchanged"
-    items = parse(source, data)
-    tfs = {}
-    for item in items:
-        if isinstance(item, Article):
-            if not item.language:
-                item.language = _detect_language(item)
-            tfs[item.id] = _story_terms(item)
-    return Parsed(source, digest, items, tfs=tfs)
-
-
-_forker_pid = 0
-
-
-def _remember_forker() -> None:
-    global _forker_pid
-    _forker_pid = os.getpid()
-
-
-def _die_with_parent() -> None:
-    """In every process the indexer forks (its parse pool): die when the indexer dies.
-
-    Otherwise they wait forever on their job queue after a SIGKILL of the indexer, holding the
-    write lock they inherited.
-    """
-    try:
-        import ctypes
-        import signal
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != _forker_pid:  # the parent died before prctl took effect
-        os._exit(1)
-
-
-_fork_hooks = False
-
-
-def _install_fork_hooks() -> None:
-    global _fork_hooks
-    if not _fork_hooks:
-        os.register_at_fork(before=_remember_forker, after_in_child=_die_with_parent)
-        _fork_hooks = True
+    def __init__(self, message: str, summary: Summary):
+        super().__init__(message)
+        self.summary = summary
 
 
 class Indexer:
     """Writes articles into the index at ``config.index_dir``."""
 
-    def __init__(self, config: Config, progress: Progress | None = None):
+    def __init__(self, config: Config, progress: ProgressCallback | None = None):
         self.config = config
         self.languages = list(config["languages"])
         self.progress = progress
-        self.max_bytes = int(config["indexing"]["max_file_mb"] * 1024 * 1024)
-        self.batch_size = int(config["indexing"]["batch_size"])
-        self.workers = int(config["indexing"]["workers"])
+        indexing = config["indexing"]
+        self.limits = Limits.from_config(indexing)
+        self.batch_size = int(indexing["batch_size"])
+        self.workers = int(indexing["workers"])
+        self.follow_links = bool(indexing["follow_links"])
 
-    # -- public -------------------------------------------------------------
-    def index_paths(self, paths: Iterable[str | os.PathLike], rebuild: bool = False, wait: float = 0.0) -> Summary:
+    def index_paths(self, paths: Iterable[str | os.PathLike], rebuild: bool = False, wait: float = 0.0,
+                    compact: bool = False) -> Summary:
+        """Index files and directories; ``compact`` rewrites the whole index afterwards."""
         summary = Summary()
-        index_dir = self.config.index_dir
-        _install_fork_hooks()
-        with write_lock(index_dir, wait):
-            if rebuild and index_dir.exists():
-                for child in index_dir.iterdir():
-                    if child.name != "WRITELOCK.stichwort":
-                        shutil.rmtree(child) if child.is_dir() else child.unlink()
-            ix = self._open(index_dir)
-            all_keys = self._known_sources(ix)
-            known = frozenset(k for k in all_keys if not k.endswith(PARTIAL))  # files indexed completely
-            sources = []
-            for item in discover(paths):
-                (summary.failures.append(item) if isinstance(item, ReadFailure) else sources.append(item))
-            with self._run_context(ix):
-                self._index_sources(ix, sources, known, all_keys, summary)
+        with self._store(wait, rebuild) as store:
+            run = _Run(self, store, summary)
+            with _disk_full_reported(self.config.index_dir, run):
+                run.index(list(discover(paths, self.follow_links)))
+                if run.committed_anything or compact:
+                    run._report_progress("merging")
+                    store.compact(full=compact)
+                run._report_progress("done")
         return summary
-
-    def _index_sources(self, ix, sources: list[SourceFile], known: frozenset[str], all_keys: frozenset[str],
-                       summary: Summary) -> None:
-        batch: list[tuple[Parsed, Article]] = []
-        stale: list[str] = []  # src terms of the old versions of changed files
-        start, docs, files = time.monotonic(), 0, 0
-        for parsed in self._parse_all(sources, known):
-            files += 1
-            if parsed == "unchanged":
-                summary.unchanged += 1
-                continue
-            prefix = _src_key(parsed.source) + "\x00"
-            stale += [k for k in all_keys if k.startswith(prefix)]
-            accepted = []
-            for item in parsed.items:
-                if isinstance(item, ReadFailure):
-                    summary.failures.append(item)
-                elif item.id in summary.seen_ids:
-                    summary.failures.append(ReadFailure(
-                        item.path or str(parsed.source.path),
-                        f"duplicate id {item.id!r} (first seen in {summary.seen_ids[item.id]})", item.line))
-                else:
-                    summary.seen_ids[item.id] = item.path or str(parsed.source.path)
-                    accepted.append(item)
-            parsed.pending = len(accepted)
-            for item in accepted:
-                batch.append((parsed, item))
-                if len(batch) >= self.batch_size:  # commit inside big files too: bounded memory
-                    docs += self._write(ix, batch, stale, summary)
-                    batch, stale = [], []
-            if self.progress:
-                self.progress(docs + len(batch), files, time.monotonic() - start)
-        if batch or stale:
-            docs += self._write(ix, batch, stale, summary)
-        self._land()
-        if docs:
-            segments.compact(ix, self.workers)
-        if self.progress:
-            self.progress(docs, files, time.monotonic() - start)
 
     def index_articles(self, articles: list[Article], origin: str = "api") -> Summary:
         """Index already-built articles (evaluation corpora, generated data) in batches."""
         summary = Summary()
-        source = SourceFile(Path(origin), origin)
-        parsed = Parsed(source, "articles", [])
-        with write_lock(self.config.index_dir):
-            ix = self._open(self.config.index_dir)
-            with self._run_context(ix):
-                for a in articles:
-                    if not a.language:
-                        a.language = _detect_language(a)
-                analysis.learn_words(set().union(*(_surface_words(a) for a in articles)) if articles else ())
-                for i in range(0, len(articles), self.batch_size):
-                    self._write(ix, [(parsed, a) for a in articles[i:i + self.batch_size]], [], summary)
-                self._land()
-                segments.compact(ix, self.workers)
+        with self._store() as store:
+            run = _Run(self, store, summary)
+            with _disk_full_reported(self.config.index_dir, run):
+                run.index_articles(articles, origin)
+                store.compact()
         return summary
 
     def delete(self, ids: list[str]) -> int:
-        with write_lock(self.config.index_dir):
-            ix = open_index(self.config.index_dir, None)
-            writer = ix.writer()
-            count = sum(writer.delete_by_term("id", doc_id) for doc_id in ids)
-            writer.commit()
-        return count
+        """Delete documents by id; returns how many there were."""
+        with self._store() as store:
+            return store.delete(ids)
 
-    # -- steps --------------------------------------------------------------
-    def _open(self, index_dir: Path):
-        """The index, created if missing; one written by an older Stichwort (or for fewer
-        languages) lacks fields this one writes, and is refused before anything is written."""
-        wanted = build_schema(self.languages)
-        ix = open_index(index_dir, wanted, create=True)
-        missing = sorted(set(wanted.names()) - set(ix.schema.names()))
-        if missing:
-            raise StichwortError(
-                f"the index in {index_dir} was built by an older Stichwort or for other languages: it lacks "
-                f"the field(s) {', '.join(missing)}; rebuild it with: stichwort index --rebuild PATH... "
-                f"--index-dir {index_dir}")
-        return ix
+    def compact(self) -> CompactReport:
+        """Rewrite the index without its deleted documents, one segment per worker."""
+        with self._store() as store:
+            return store.compact(full=True)
 
-    def _known_sources(self, ix) -> frozenset[str]:
-        with ix.reader() as reader:
-            return frozenset(t.decode("utf-8") for t in reader.lexicon("src"))
+    def _store(self, wait: float = 0.0, rebuild: bool = False):
+        return open_writer(self.config.index_dir, self.languages, workers=self.workers, wait=wait, rebuild=rebuild)
 
-    @contextmanager
-    def _run_context(self, ix) -> Iterator[None]:
-        """What one run keeps: the index as the run found it (for same-story candidates and their
-        document frequencies) and the memory of the articles written since."""
-        self._learn_index_vocabulary(ix)
-        self._run = stories.RunMemory(self.config["stories"]["window_days"])
-        self._before_df = {}
-        self._before = ix.searcher() if ix.doc_count() else None
-        self._in_flight: segments.Batch | None = None
-        collecting = gc.isenabled()
-        gc.disable()  # see _land
-        try:
-            yield
-            self._land()
-        finally:
-            if collecting:
-                gc.enable()
-            if self._in_flight is not None:  # an error or interrupt: the batch in flight is not committed
-                self._in_flight.cancel()
-                self._in_flight = None
-            if self._before is not None:
-                self._before.close()
-            self._before = None
 
-    def _learn_index_vocabulary(self, ix) -> None:
-        with ix.reader() as reader:
-            analysis.learn_index_words(reader)
+@dataclass(eq=False)
+class _File:
+    """One file's progress through a run."""
 
-    def _parse_all(self, sources: list[SourceFile], known: frozenset[str]) -> Iterator[Parsed | str]:
-        """Parsed files in order; a process pool reads and parses ahead, at most a few files in flight."""
-        jobs = ((s, self.max_bytes, known) for s in sources)
-        if self.workers <= 1 or len(sources) < 8:
-            yield from map(_load, jobs)
+    source: SourceFile
+    report: FileReport
+    versions: FileVersions
+    partial: str = PARTIAL  # src suffix of its documents before the last one
+    status: str = READ
+    digest: str = ""
+    own_ids: set[str] | None = None  # ids the index has from this file (any version)
+    accepted: set[str] = field(default_factory=set)
+    read_failures: int = 0  # failures of reading (a refused duplicate is not one)
+    last_record: Record | None = None  # its latest record handed to the store
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    @property
+    def clean(self) -> bool:
+        return self.read_failures == 0
+
+
+@dataclass
+class _Pending:
+    file: _File
+    article: Article
+    terms: Counter | None
+    update: bool
+
+
+@dataclass
+class _Credit:
+    """What a batch does to each file's counts, credited when its commit succeeds."""
+
+    added: Counter = field(default_factory=Counter)
+    updated: Counter = field(default_factory=Counter)
+    removed: Counter = field(default_factory=Counter)
+    outcomes: dict = field(default_factory=dict)  # file -> (outcome, kept) of the files it completes
+
+    def apply(self) -> None:
+        for counts, name in ((self.added, "added"), (self.updated, "updated"), (self.removed, "removed")):
+            for f, n in counts.items():
+                setattr(f.report, name, getattr(f.report, name) + n)
+        for f, (outcome, kept) in self.outcomes.items():
+            f.report.outcome, f.report.kept = outcome, kept
+
+
+class _Run:
+    """The state of one run: files seen, the batch being gathered, the batch being written."""
+
+    def __init__(self, indexer: Indexer, store: IndexWriter, summary: Summary):
+        self.indexer, self.store, self.summary = indexer, store, summary
+        self.stories = StoryAssigner(store, indexer.config["stories"]["window_days"],
+                                     indexer.config["stories"]["threshold"])
+        self.pool = ParsePool(indexer.workers, indexer.limits)
+        self.files: dict[str, _File] = {}
+        self.batch: list[_Pending] = []
+        self.ending: list[_File] = []  # files whose end is handled with the next batch
+        self.in_flight: _Credit | None = None
+        self.in_flight_articles = 0
+        self.committed_anything = False
+        self.claims: Claims | None = None
+        self.vocabulary_learned = False
+        self.progress = Progress()
+        self.started = time.monotonic()
+
+    # -- the run ------------------------------------------------------------------
+    def index(self, found: list[SourceFile | ReadFailure]) -> None:
+        versions = Versions(self.store.source_keys())
+        sources = [item for item in found if isinstance(item, SourceFile)]
+        self.claims = Claims(self.store.owners if self.store.doc_count_before() else None,
+                             listed=[s.name for s in sources])
+        for item in found:
+            if isinstance(item, ReadFailure):  # listed but not a file to read (broken link, ...)
+                f = self._file(SourceFile(Path(item.path), item.path), versions)
+                self._failed(f, [item])
+        self.progress.files_total = len(sources)
+        self.progress.bytes_total = sum(s.size for s in sources)
+        with _collect_per_batch():
+            for piece in self.pool.pieces(sources, versions):
+                self._piece(self._file(piece.source, versions), piece)
+            self._flush()
+            self._commit()
+
+    def index_articles(self, articles: list[Article], origin: str) -> None:
+        f = self._file(SourceFile(Path(origin), origin), Versions(()))
+        f.partial, f.digest, f.own_ids = "", "articles", set()
+        self.claims = Claims(None)
+        with _collect_per_batch():
+            for a in articles:
+                if not a.language:
+                    a.language = detect_language(a)
+            self._learn_vocabulary(articles)
+            verdicts = self.claims.judge(articles, f.name, set())
+            for a, verdict in zip(articles, verdicts):
+                if verdict.failure:
+                    self._fail(f, verdict.failure, read=False)
+                    continue
+                if len(self.batch) >= self.indexer.batch_size:
+                    self._flush()
+                self.batch.append(_Pending(f, a, None, False))
+                f.accepted.add(a.id)
+            self.ending.append(f)
+            self._flush()
+            self._commit()
+
+    # -- files --------------------------------------------------------------------
+    def _file(self, source: SourceFile, versions: Versions) -> _File:
+        f = self.files.get(source.name)
+        if f is None:
+            f = self.files[source.name] = _File(source, FileReport(source.name), versions.of(source.name))
+            self.summary.files.append(f.report)
+        return f
+
+    def _piece(self, f: _File, piece: Piece) -> None:
+        self.progress.bytes += piece.nbytes
+        if piece.status == UNCHANGED:
+            f.report.outcome = "unchanged"
+            self._count_file()
             return
-        with ProcessPoolExecutor(self.workers) as pool:
-            pending: deque = deque()
-            for job in jobs:
-                pending.append(pool.submit(_load, job))
-                if len(pending) >= 4 * self.workers:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
+        if piece.status == FAILED:
+            self._failed(f, [i for i in piece.items if isinstance(i, ReadFailure)])
+            self._count_file()
+            return
+        f.status, f.digest = piece.status, piece.digest
+        if f.own_ids is None:
+            f.own_ids = self.store.source_ids(f.versions.keys) if f.versions.keys else set()
+        terms = piece.terms or [None] * len(piece.items)
+        articles = []
+        for item, tf in zip(piece.items, terms):
+            if isinstance(item, ReadFailure):
+                self._fail(f, item, read=True)
+            else:
+                articles.append((item, tf))
+        verdicts = self.claims.judge([a for a, _ in articles], f.name, f.own_ids)
+        for (article, tf), verdict in zip(articles, verdicts):
+            if verdict.failure:
+                self._fail(f, verdict.failure, read=False)
+                continue
+            f.accepted.add(article.id)
+            if piece.status == READ:
+                if len(self.batch) >= self.indexer.batch_size:  # before, not after: see _end
+                    self._flush()
+                self.batch.append(_Pending(f, article, tf, verdict.update))
+                self.progress.articles += 1
+        if piece.last:
+            self._end(f)
+            self._count_file()
+        self._report_progress()
 
-    def _write(self, ix, batch: list[tuple[Parsed, Article]], stale: list[str], summary: Summary) -> int:
-        """Prepare ``batch`` (vocabulary, stories, records) while the previous one is still being
-        written, then commit that one and hand this one to the writers (``segments.Batch``)."""
-        articles = [a for _, a in batch]
-        analysis.learn_words(set().union(*(_surface_words(a) for a in articles)) if articles else ())
-        signed = self._assign_stories([(a, p.tfs.get(a.id)) for p, a in batch])
-        prepared = []
-        for (parsed, article), sig in zip(batch, signed):
-            parsed.pending -= 1  # counted before any skip, so a file's last article is always seen
-            prepared.append((parsed, article, self.record(article, parsed, sig, final=parsed.pending <= 0)))
-        self._land()
-        writer = segments.open_writer(ix)  # holds the lock, deletes, commits; segments.Batch writes
-        try:
-            with writer.searcher() as searcher:
-                for key in stale:  # documents of the old version of a changed file
-                    old_ids = {searcher.stored_fields(d)["id"] for d in searcher.docs_for_query(Term("src", key))}
-                    summary.deleted += len(old_ids - summary.seen_ids.keys())  # left the file for good
-                    writer.delete_by_term("src", key)
-                records = []
-                # A run that began on an empty index can only meet its own ids, and those are unique
-                # (seen_ids): no look-up per article, which costs one per segment.
-                lookup = self._before is not None
-                for parsed, article, record in prepared:
-                    existing = searcher.document(id=article.id) if lookup else None
-                    owner = existing["src"].split("\x00")[0] if existing else None
-                    if owner and owner != _src_key(parsed.source) and os.path.exists(owner):
-                        summary.failures.append(ReadFailure(
-                            article.path or str(parsed.source.path),
-                            f"duplicate id {article.id!r} (already indexed from {owner})", article.line))
-                        continue
-                    if existing is not None:
-                        writer.delete_by_term("id", article.id, searcher=searcher)
-                        summary.updated += 1
-                    else:
-                        summary.added += 1
-                    records.append(record)
-            self._in_flight = segments.Batch(writer, self.config.index_dir, records, self.workers)
-        except BaseException:
-            if not writer.is_closed:
-                writer.cancel()
-            raise
-        return len(batch)
+    def _end(self, f: _File) -> None:
+        """All of a file's pieces are in.  Its last document is marked (clean or damaged) and the
+        documents that left a cleanly read file are removed, with the next batch: that is the one
+        holding its last documents, as a batch is flushed only before another article is added."""
+        if f.status == REPORT:
+            if f.clean:  # it failed before but reads cleanly now (a limit was raised): read it for real
+                self.claims.release(f.accepted)
+                f.accepted.clear()
+                self.pool.reread(f.source)
+                return
+            f.report.outcome = "damaged"
+            f.report.kept = len(f.own_ids or ())
+            return
+        if f.clean and not f.accepted and not f.report.failed:
+            self._fail(f, ReadFailure(f.name, "no articles in the file"), read=True)
+        self.ending.append(f)
 
-    def _land(self) -> None:
-        """Commit the batch in flight, if any."""
-        batch, self._in_flight = self._in_flight, None
-        if batch is not None:
-            batch.commit()
+    def _failed(self, f: _File, failures: list[ReadFailure]) -> None:
+        """A file not read at all: everything it had stays."""
+        for failure in failures:
+            self._fail(f, failure, read=True)
+        if f.own_ids is None:
+            f.own_ids = self.store.source_ids(f.versions.keys) if f.versions.keys else set()
+        f.report.outcome = "failed"
+        f.report.kept = len(f.own_ids)
+
+    def _fail(self, f: _File, failure: ReadFailure, *, read: bool) -> None:
+        self.summary.failures.append(failure)
+        f.report.failed += 1
+        f.read_failures += read
+
+    # -- batches ------------------------------------------------------------------
+    def _flush(self) -> None:
+        """Prepare the gathered batch (vocabulary, stories, records) while the previous one is still
+        being written, then commit that one and hand this one to the store."""
+        batch, self.batch = self.batch, []
+        ending, self.ending = self.ending, []
+        if not batch and not ending:
+            return
+        self._learn_vocabulary([p.article for p in batch])
+        signed = self.stories.assign([(p.article, p.terms) for p in batch])
+        credit, out = _Credit(), WriteBatch()
+        last: dict[_File, int] = {}  # each file's last record in this batch
+        for p, sig in zip(batch, signed):
+            f = p.file
+            try:
+                if sig is None:
+                    raise ValueError("its same-story signature could not be worked out")
+                record = records.build(p.article, sig, key(f.name, f.digest, f.partial), self.indexer.languages, f.name)
+            except Exception as exc:  # noqa: BLE001 - one hostile article costs itself only
+                f.accepted.discard(p.article.id)
+                self._fail(f, ReadFailure(p.article.path or f.name, f"not indexed ({type(exc).__name__}: "
+                                                                    f"{str(exc)[:120]})", p.article.line), read=True)
+                continue
+            out.records.append(record)
+            if p.update:
+                out.delete_ids.append(p.article.id)
+            (credit.updated if p.update else credit.added)[f] += 1
+            last[f] = len(out.records) - 1
+        for f in ending:
+            self._finish_file(f, out, last, credit)
+        for f, i in last.items():
+            f.last_record = out.records[i]
+        self._commit()
+        self.store.begin(out)
+        self.in_flight = credit
+        self.in_flight_articles = len(out.records)
+
+    def _finish_file(self, f: _File, out: WriteBatch, last: dict[_File, int], credit: _Credit) -> None:
+        final = key(f.name, f.digest, "" if f.clean else DAMAGED)
+        if f in last:
+            out.records[last[f]]["src"] = final
+        elif f.last_record is not None:  # its last document went out with an earlier batch: mark it again
+            out.records.append(dict(f.last_record, src=final))
+            out.delete_ids.append(f.last_record["id"])
+        own = f.own_ids or set()
+        if f.clean:
+            gone = [doc_id for doc_id in own if not self.claims.claimed(doc_id)]
+            out.delete_ids += gone
+            credit.removed[f] += len(gone)
+            credit.outcomes[f] = ("indexed" if f.accepted or not f.report.failed else "failed", 0)
+        else:
+            credit.outcomes[f] = ("damaged" if f.accepted else "failed", len(own - f.accepted))
+
+    def _commit(self) -> None:
+        """Commit the batch in flight, if any, and credit what it did."""
+        credit, self.in_flight = self.in_flight, None
+        if credit is not None:
+            self._report_progress("writing")
+        if self.store.commit():
+            self.committed_anything = True
+            if credit is not None:
+                credit.apply()
+                self.progress.written += self.in_flight_articles
+            self._report_progress("reading")
             # The cycle collector runs once per batch, not every 700 allocations: its full passes over a
             # big run's heap (and, in the forked writers, over the heap they inherit) were a tenth of the CPU.
             gc.collect()
 
-    def _assign_stories(self, batch: list[tuple[Article, Counter | None]]) -> list[stories.Signed]:
-        """Each article's signature and story: candidates from this run's memory and, when the run
-        began on a non-empty index, from that index (a searcher kept from the start)."""
-        before, run = self._before, self._run
-        tfs = []
-        for a, tf in batch:
-            tf = _story_terms(a) if tf is None else tf
-            tfs.append((analysis.language_of(a.language), tf))
-            run.count(tf)  # the whole batch counts towards document frequencies, as if committed
-        n_docs = run.n_docs + (before.doc_count() if before else 0)
-        window = self.config["stories"]["window_days"]
-        threshold = self.config["stories"]["threshold"]
-        index_df = self._before_df
+    def _learn_vocabulary(self, articles: list[Article]) -> None:
+        if not self.vocabulary_learned:
+            self.store.learn_vocabulary()
+            self.vocabulary_learned = True
+        analysis.learn_words(set().union(*(_surface_words(a) for a in articles)) if articles else ())
 
-        def df(field: str, term: str) -> int:
-            if before is None:
-                return run.df[term]
-            key = (field, term)
-            if key not in index_df:
-                index_df[key] = before.doc_frequency(field, term)
-            return run.df[term] + index_df[key]
+    # -- progress -----------------------------------------------------------------
+    def _count_file(self) -> None:
+        self.progress.files += 1
 
-        signed: list[stories.Signed] = []
-        idfs: dict[str, dict[str, float]] = {}  # per field: document frequencies stand still within a batch
-        for (a, _), (lang, tf) in zip(batch, tfs):
-            field = text_field("body", lang)
-            known = idfs.setdefault(field, {})
-            for t in [t for t in tf if t not in known]:
-                known[t] = stories.idf(df(field, t), n_docs)
-            weights = stories.signature(tf, known)
-            doc = stories.Signed(a.id, lang, a.date, weights, location=a.location)
-            top = list(weights)[:CANDIDATE_TERMS]  # a signature lists its terms by weight, heaviest first
-            candidates = run.candidates(doc, top)
-            if before is not None:
-                candidates += self._index_candidates(before, doc, field, top, window)
-            match = stories.best_match(doc, candidates, threshold, window)
-            doc.story = match.story if match else a.id
-            run.add(doc, top)
-            signed.append(doc)
-        return signed
-
-    def _index_candidates(self, searcher, doc: stories.Signed, field: str, top: list[str],
-                          window_days: float) -> list[stories.Signed]:
-        """Articles indexed before this run sharing top terms; a dated article's only from within the
-        window (a few "day" terms), so old look-alikes do not crowd the few hits."""
-        if not top or searcher.doc_count() == 0:
-            return []
-        query = Or([Term(field, t) for t in top])
-        if doc.date is not None:
-            query = And([Or([Term("day", d) for d in stories.days_around(doc.date, window_days)]), query])
-        hits = searcher.search(query, limit=8, optimize=False)
-        found = []
-        for hit in hits:
-            stored = unpack_doc(hit.fields())
-            if hit["id"] == doc.id:
-                continue
-            found.append(stories.Signed(hit["id"], stored.get("language", ""), _parse_date(stored.get("date")),
-                                        stored.get("signature", {}), hit.get("story") or hit["id"],
-                                        stored.get("location") or ""))
-        return found
-
-    def record(self, a: Article, parsed: Parsed, sig: stories.Signed, final: bool = True) -> dict:
-        """The Whoosh document for one article."""
-        lang = analysis.language_of(a.language)
-        if lang not in self.languages:
-            lang = analysis.NEUTRAL
-        doc = {
-            "id": a.id, "title": a.title, "teaser": a.teaser, "body": a.body, "url": a.url,
-            "location": a.location, "sources": a.sources, "category": a.category,
-            "date": a.date.isoformat() if a.date else None, "language": a.language or lang,
-            "publisher": a.publisher, "extra": a.extra, "path": a.path or str(parsed.source.path),
-            "line": a.line, "signature": {t: round(w, 4) for t, w in sig.weights.items()},
-        }
-        rec = {
-            # Only the commit with a file's last article marks the file as indexed; the parts before
-            # it are "partial", so a run killed in between reads the file again.
-            "id": a.id, "doc": pack_doc(doc),
-            "src": f"{_src_key(parsed.source)}\x00{parsed.digest}" + ("" if final else PARTIAL),
-            "exact": f"{a.title}\n{a.teaser}\n{a.body}", "language": doc["language"], "story": sig.story,
-        }
-        for role in TEXT_ROLES:
-            value = getattr(a, role)
-            if value:
-                rec[text_field(role, lang)] = value
-        # Every column gets a value, empty or not: see facets.column_value.
-        rec.update(location_col=a.location.encode(), source_col="\t".join(a.sources).encode(),
-                   category_col=a.category.encode())
-        if a.location:
-            rec.update(loc=a.location, location=a.location.lower())
-        if a.sources:
-            rec["source"] = ",".join(a.sources)
-        if a.category:
-            rec["category"] = a.category.lower()
-        if a.date:
-            rec.update(date=a.date, month=a.date.strftime("%Y-%m"), day=a.date.strftime("%Y-%m-%d"))
-        return rec
+    def _report_progress(self, stage: str | None = None) -> None:
+        if stage:
+            self.progress.stage = stage
+        if self.indexer.progress is not None:
+            self.progress.seconds = time.monotonic() - self.started
+            self.indexer.progress(self.progress)
 
 
-def _story_terms(a: Article) -> Counter:
-    """The terms same-story detection and related coverage compare (the title counts twice).
-    This runs in the reader processes, ahead of and apart from the writer."""
-    text = f"{a.title}\n{a.title}\n{a.teaser}\n{a.body[:6000]}"
-    return analysis.signature_counts(analysis.language_of(a.language), text)
+class _collect_per_batch:
+    """The cycle collector off during a run (``_Run._commit`` collects once per batch)."""
+
+    def __enter__(self) -> None:
+        self.collecting = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc) -> None:
+        if self.collecting:
+            gc.enable()
 
 
-def _detect_language(a: Article) -> str:
-    """Language of an article whose metadata names none: title, teaser and the body's start."""
-    return langid.detect(f"{a.title}\n{a.teaser}\n{a.body[:2000]}")[0]
+class _disk_full_reported:
+    """A full disk stops the run with one clear message; the commits before it survived."""
+
+    def __init__(self, index_dir: Path, run: _Run):
+        self.index_dir, self.run = index_dir, run
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if not isinstance(exc, OSError) or exc.errno not in _DISK_FULL:
+            return False
+        summary = self.run.summary
+        for f in self.run.files.values():
+            if not f.report.outcome:
+                f.report.outcome = "interrupted"
+                f.report.kept = max(0, len(f.own_ids or ()) - f.report.updated)  # old versions not yet replaced
+        summary.error = (f"no space left on device while writing to {self.index_dir}: the batch being written "
+                         f"was not committed; the {summary.added + summary.updated} documents this run committed "
+                         f"before it and everything indexed earlier are intact (stichwort check confirms it); "
+                         f"free some space and run the same command again")
+        raise IndexWriteError(summary.error, summary) from None
 
 
 _LETTERS = re.compile(r"[^\W\d_]{4,}")
@@ -452,8 +414,3 @@ _LETTERS = re.compile(r"[^\W\d_]{4,}")
 def _surface_words(a: Article) -> set[str]:
     """Lower-case words of 4+ letters: the splitter's corpus vocabulary (parts are never shorter)."""
     return set(_LETTERS.findall(f"{a.title}\n{a.teaser}\n{a.body}".lower()))
-
-
-def _parse_date(value: str | None):
-    from datetime import datetime
-    return datetime.fromisoformat(value) if value else None

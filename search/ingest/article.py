@@ -61,3 +61,7 @@ class ReadError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.line = line
+
+
+class OverLimit(ReadError):
+    """A file larger than the per-file limit (``indexing.max_file_mb``)."""

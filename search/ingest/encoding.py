@@ -1,6 +1,7 @@
 """Bytes -> text for archive files whose encoding nobody wrote down.
 
-Archives mix UTF-8, UTF-16 exports and old Windows (cp1252) files.  Guessing
+Archives mix UTF-8, UTF-16 exports (with or without a byte order mark) and
+old Windows (cp1252) files.  Guessing
 wrong silently corrupts every umlaut, so this module decodes strictly and
 reports damaged or binary files instead of papering over them.
 """
@@ -52,9 +53,9 @@ def require_content(text: str) -> str:
 
 
 def _decode_raw(data: bytes) -> str:
-    for bom, codec in _WIDE_BOMS:
-        if data.startswith(bom):
-            return _decode_strict(data, codec)
+    codec = wide_codec(data)
+    if codec:
+        return _decode_strict(data, codec)
     nul = data.find(b"\x00")
     if nul >= 0:
         raise ReadError(f"binary file (NUL byte at offset {nul})")
@@ -63,8 +64,56 @@ def _decode_raw(data: bytes) -> str:
         return data[3:].decode("utf-8") if has_bom else data.decode("utf-8")
     except UnicodeDecodeError as exc:
         if has_bom or _UTF8_MULTIBYTE.search(data):
-            raise ReadError(f"invalid UTF-8 at byte {exc.start + (3 if has_bom else 0)}") from None
+            at = exc.start + (3 if has_bom else 0)
+            line = data.count(b"\n", 0, at) + 1
+            raise ReadError(f"invalid UTF-8 at byte {at} (line {line})") from None
     return _decode_legacy(data)
+
+
+def wide_codec(data: bytes) -> str | None:
+    """The codec of a UTF-16/32 file: named by its byte order mark, or UTF-16 without one
+    (some Windows exports), where mostly-Latin text has a NUL in every other byte."""
+    for bom, codec in _WIDE_BOMS:
+        if data.startswith(bom):
+            return codec
+    sample = data[:4096]
+    if len(sample) < 4 or b"\x00" not in sample:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    for zeros, others, codec in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.count(0) >= 0.6 * len(zeros) and others.count(0) <= 0.02 * len(others):
+            try:
+                data[: len(data) // 2 * 2].decode(codec)
+            except UnicodeDecodeError:
+                return None
+            return codec
+    return None
+
+
+def decode_line(raw: bytes, *, legacy: bool) -> str:
+    """One line of a JSON Lines file (UTF-8 by definition) as NFC text.
+
+    ``legacy`` says the whole file has no UTF-8 anywhere: it was written as cp1252,
+    and every line is read that way.  In a UTF-8 file a line that is not UTF-8 is
+    reported (with what it looks like), never guessed: its neighbours show the
+    file's encoding.
+    """
+    try:
+        return normalize_text(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        if legacy or not _UTF8_MULTIBYTE.search(raw):
+            western = _as_western(raw)
+            if western is not None and legacy:
+                return normalize_text(western)
+            if western is not None:
+                raise ReadError(f"not UTF-8 (byte {exc.start} of the line): the line reads as cp1252 (Windows-1252) "
+                                "while the rest of the file is UTF-8; JSON Lines must be UTF-8") from None
+        raise ReadError(f"invalid UTF-8 at byte {exc.start} of the line") from None
+
+
+def has_utf8(data: bytes) -> bool:
+    """Whether ``data`` holds any UTF-8 multibyte sequence (then a file is UTF-8, not cp1252)."""
+    return _UTF8_MULTIBYTE.search(data) is not None
 
 
 def _decode_strict(data: bytes, codec: str) -> str:

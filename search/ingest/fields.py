@@ -1,11 +1,19 @@
 """Loose mapping (JSON object, YAML header, parsed n-ag text) -> Article.
 
 Every reader funnels through here, so a document gets the same id, date,
-source and text normalisation whichever file format it arrived in.
+source and text normalisation whichever file format it arrived in, and the
+same limits: one hostile value (a 25 MB teaser, a date in the year 9999, a
+number with 5,000 digits, a lone surrogate) costs its document, reported with
+a reason, and never the run or the pages that would show it.
+
+Lone surrogates (``"\\udcff"`` in JSON) are not text: in an id the document
+is refused (an id must round-trip exactly), anywhere else each one becomes
+U+FFFD, so the article stays readable and every encoder downstream can write it.
 """
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 import unicodedata
@@ -21,11 +29,20 @@ if TYPE_CHECKING:
 MAX_TITLE_CHARS = 1000
 MAX_BODY_CHARS = 2_000_000
 MAX_ID_CHARS = 512
+#: Limits of the other fields, generous for news: a teaser is a paragraph, a location a place name.
+MAX_CHARS = {"teaser": 10_000, "location": 200, "category": 200, "publisher": 200, "url": 4096}
+MAX_SOURCES = 100
+MAX_SOURCE_CHARS = 253  # a domain name's limit
+MAX_EXTRA_CHARS = 65_536  # the unknown fields together, as JSON
+#: Dates outside these years are placeholders (0001-01-01, 9999-12-31), not news.
+MIN_YEAR, MAX_YEAR = 1000, 2999
+_MAX_INT_BITS = 14_000  # Python writes integers of up to 4,300 digits (~14,284 bits) in decimal
 
 _LINE_FIELDS = ("title", "location", "category", "publisher", "url")
 _PROSE_FIELDS = ("teaser", "body")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # Cc except \t and \n
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _BLANK_LINES = re.compile(r"\n\s*\n")
 _EXTRA_BLANK_LINES = re.compile(r"\n{3,}")
@@ -62,6 +79,8 @@ def split_fields(obj: dict[Any, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         if name in ALIASES and ALIASES[name] not in names:  # the alias counts unless the real name is there
             name = ALIASES[name]
         if name in KNOWN_FIELDS:
+            if name in known:  # "Title" and "title": which one did the author mean?
+                raise ReadError(f"field '{name}' is given twice (in different spellings)")
             known[name] = value
         else:
             extra[str(key)] = value
@@ -83,13 +102,15 @@ def build_article(
         raise ReadError("document has no title")
     _check_length("title", text["title"], MAX_TITLE_CHARS)
     _check_length("body", text["body"], MAX_BODY_CHARS)
+    for name, limit in MAX_CHARS.items():
+        _check_length(name, text[name], limit)
     return Article(
         id=_article_id(fields.get("id"), text["url"], source, line, index),
         sources=_sources(fields.get("sources")),
         date=parse_date(fields.get("date")),
         language=_language(fields.get("language")),
-        extra={str(key): _jsonable(value) for key, value in extra.items()},
-        path=str(source.path),
+        extra=_extra(extra),
+        path=source.name,
         line=line,
         **text,
     )
@@ -99,7 +120,7 @@ def read_failure(
     source: SourceFile, error: ReadError, *, line: int | None = None, prefix: str = ""
 ) -> ReadFailure:
     """The reportable form of a ReadError raised while reading ``source``."""
-    return ReadFailure(str(source.path), prefix + error.reason, error.line if line is None else line)
+    return ReadFailure(source.name, prefix + error.reason, error.line if line is None else line)
 
 
 def type_name(value: Any) -> str:
@@ -122,8 +143,8 @@ def type_name(value: Any) -> str:
 
 
 def clean_text(value: str) -> str:
-    """NFC, LF newlines, no control characters but tab/newline, no outer whitespace."""
-    return _CONTROL.sub("", normalize_text(value)).strip()
+    """NFC, LF newlines, no control characters but tab/newline, no lone surrogates, no outer whitespace."""
+    return _CONTROL.sub("", normalize_text(_SURROGATE.sub("\ufffd", value))).strip()
 
 
 def split_paragraphs(text: str) -> list[str]:
@@ -144,9 +165,9 @@ def parse_date(value: Any) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return _naive_utc(value)
+        return _in_range(_naive_utc(value, str(value)), str(value))
     if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
+        return _in_range(datetime(value.year, value.month, value.day), str(value))
     text = _line_text("date", value)
     if not text:
         return None
@@ -155,15 +176,26 @@ def parse_date(value: Any) -> datetime | None:
         if match is None:
             raise ValueError(text)
         year, month, day, rest = match.groups()
-        return _naive_utc(datetime.fromisoformat(f"{year}-{int(month):02d}-{int(day):02d}{rest}"))
+        moment = datetime.fromisoformat(f"{year}-{int(month):02d}-{int(day):02d}{rest}")
     except ValueError:
         raise ReadError(f"field 'date': {_preview(text)} is not an ISO 8601 date") from None
+    return _in_range(_naive_utc(moment, text), text)
 
 
-def _naive_utc(moment: datetime) -> datetime:
+def _naive_utc(moment: datetime, text: str) -> datetime:
     if moment.tzinfo is None:
         return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except (OverflowError, ValueError):  # 9999-12-31T23:00-05:00 is in the year 10000 in UTC
+        raise ReadError(f"field 'date': {_preview(text)} is out of range in UTC") from None
+
+
+def _in_range(moment: datetime, text: str) -> datetime:
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise ReadError(f"field 'date': {_preview(text)} is outside the years {MIN_YEAR}-{MAX_YEAR} "
+                        f"(a placeholder, not a date?)")
+    return moment
 
 
 def _text(name: str, value: Any) -> str:
@@ -203,7 +235,12 @@ def _sources(value: Any) -> list[str]:
         names = [_strip_tags(item) for item in value]
     else:
         raise ReadError(f"field 'sources' must be text or a list of text, got {type_name(value)}")
-    return list(dict.fromkeys(filter(None, map(_source_name, names))))
+    sources = list(dict.fromkeys(filter(None, map(_source_name, names))))
+    if len(sources) > MAX_SOURCES:
+        raise ReadError(f"field 'sources' has {len(sources)} entries; the limit is {MAX_SOURCES}")
+    for name in sources:
+        _check_length("a source", name, MAX_SOURCE_CHARS)
+    return sources
 
 
 def _strip_tags(text: str) -> str:
@@ -231,6 +268,11 @@ def _article_id(
     """The document's own id, else its URL, else where it sits on disk."""
     if raw is not None and (isinstance(raw, bool) or not isinstance(raw, (str, int))):
         raise ReadError(f"field 'id' must be text or an integer, got {type_name(raw)}")
+    if isinstance(raw, int) and raw.bit_length() > 64:
+        raise ReadError("field 'id': the number is too large for an id (more than 20 digits)")
+    if isinstance(raw, str) and _SURROGATE.search(raw):
+        raise ReadError("field 'id' contains a lone surrogate (like \\udcff), which is not text; "
+                        "an id must be valid Unicode")
     own = unicodedata.normalize("NFC", str(raw)).strip() if raw is not None else ""
     article_id = own or url or _location_id(source, line, index)
     problem = _id_problem(article_id)
@@ -260,16 +302,35 @@ def _id_problem(article_id: str) -> str | None:
     return None
 
 
+def _extra(extra: dict[Any, Any]) -> dict[str, Any]:
+    """The unknown fields as JSON values, within ``MAX_EXTRA_CHARS`` together."""
+    values = {clean_text(str(key)): _jsonable(value) for key, value in extra.items()}
+    if values:
+        size = len(json.dumps(values, ensure_ascii=False))
+        if size > MAX_EXTRA_CHARS:
+            raise ReadError(f"the fields besides the article's own ({', '.join(map(_preview, list(values)[:3]))}"
+                            f"{', ...' if len(values) > 3 else ''}) are {size} characters as JSON; "
+                            f"the limit is {MAX_EXTRA_CHARS}")
+    return values
+
+
 def _jsonable(value: Any) -> Any:
-    """Extras are stored as JSON, so turn YAML dates, tuples and NaN into JSON values."""
+    """Extras are stored as JSON, so turn YAML dates, tuples, NaN and huge integers into JSON values."""
     if isinstance(value, str):
         return clean_text(value)
-    if value is None or isinstance(value, (bool, int)):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, int):
+        if -(2**63) <= value < 2**63:
+            return value
+        if value.bit_length() > _MAX_INT_BITS:  # too long even to write in decimal
+            raise ReadError(f"a field holds a number of about {int(value.bit_length() * 0.30103)} digits; "
+                            f"numbers are stored up to 4,000 digits")
+        return str(value)  # beyond 64 bits: JSON readers elsewhere would round it
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
+        return {clean_text(str(key)): _jsonable(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable(item) for item in value]
     if isinstance(value, date):

@@ -23,13 +23,26 @@ _HEADING = re.compile(r"(#{1,6})\s+(.+?)(?:\s+#+)?")
 
 
 class _NoAliasLoader(yaml.SafeLoader):
-    """SafeLoader without ``*alias``: a few lines of aliases expand to gigabytes of extras."""
+    """SafeLoader without ``*alias`` (a few lines of aliases expand to gigabytes of extras) and
+    without duplicate keys (YAML forbids them; PyYAML silently keeps the last)."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             mark = self.peek_event().start_mark
             raise yaml.composer.ComposerError(None, None, "aliases are not allowed", mark)
         return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        mapping = super().construct_mapping(node, deep)
+        if len(mapping) != len(node.value):
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.value in seen:
+                    shown = str(key_node.value)[:40]
+                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {shown!r}",
+                                                            key_node.start_mark)
+                seen.add(key_node.value)
+        return mapping
 
 
 def parse_markdown(text: str, *, source: SourceFile) -> Article:
@@ -65,7 +78,7 @@ def _load_header(yaml_text: str, *, first_line: int) -> dict[Any, Any]:
         mark = exc.problem_mark or exc.context_mark
         where = f" (line {mark.line + first_line})" if mark else ""
         raise ReadError(f"invalid YAML front matter: {exc.problem or exc.context}{where}") from None
-    except (yaml.YAMLError, ValueError) as exc:  # ValueError: impossible dates like 2024-02-30
+    except (yaml.YAMLError, ValueError, OverflowError) as exc:  # ValueError: impossible dates like 2024-02-30
         raise ReadError(f"invalid YAML front matter: {exc}") from None
     if header is None:
         return {}

@@ -338,8 +338,13 @@ def member(values: np.ndarray, ids: np.ndarray, n: int) -> np.ndarray:
 
 def add_where(base: Hits, extra: Hits) -> Hits:
     """``base`` with ``extra``'s scores added where it has the same documents."""
-    if not len(extra):
+    if not len(extra) or not len(base):
         return base
+    n = int(max(base.ids[-1], extra.ids[-1])) + 1
+    if (len(base) + len(extra)) * _DENSE_SHARE > n:  # a dense look-up table beats a binary search per document
+        table = np.zeros(n)
+        table[extra.ids] = extra.scores
+        return Hits(base.ids, base.scores + table[base.ids])
     idx = np.searchsorted(extra.ids, base.ids)
     idx[idx == len(extra.ids)] = 0
     found = extra.ids[idx] == base.ids

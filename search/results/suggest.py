@@ -28,7 +28,8 @@ from typing import Protocol
 from search.index.fields import SURFACE_FIELD
 
 CLEARLY_MORE = 3.0   # a correction must find this many times the articles the word finds
-COMMON_SHARE = 0.01  # a word found in this share of the archive is no typo: not looked at
+RARE = 3             # a word found in more articles than this (or RARE_SHARE of the archive) is no typo
+RARE_SHARE = 0.0002
 EDIT_PRICE = 10.0    # a second edit divides a candidate's frequency by this
 CANDIDATES = 20
 MAX_FORMS_DOCS = 3   # articles read to learn how a completion is spelt
@@ -74,7 +75,7 @@ def did_you_mean(vocab: Vocabulary, text: str, words: list[str], finds: Callable
     articles a word finds (as typed or through its analysis) among ``documents``."""
     changed = text
     for word in dict.fromkeys(words):
-        if not re.fullmatch(r"\w+", word) or len(word) < 3 or finds(word) > COMMON_SHARE * documents:
+        if not re.fullmatch(r"\w+", word) or len(word) < 3 or finds(word) > max(RARE, RARE_SHARE * documents):
             continue
         fix = correct_word(vocab, word, finds)
         if fix and fix.lower() != word.lower():

@@ -19,6 +19,7 @@ if tuple(whoosh.__version__[:3]) != SUPPORTED_WHOOSH:  # pragma: no cover - guar
         f"Stichwort's Whoosh backend needs whoosh-reloaded {'.'.join(map(str, SUPPORTED_WHOOSH))}, "
         f"found {'.'.join(map(str, whoosh.__version__))}; install the version pinned in pyproject.toml")
 
+from search.backend.whoosh import compat  # noqa: E402,F401 - fixes Whoosh's multi-segment column reader
 from search.backend.whoosh import schema as _schema  # noqa: E402
 
 # Indexes written before the package layout pickled their schema's field formats under this name.

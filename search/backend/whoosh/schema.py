@@ -18,15 +18,15 @@ from whoosh.formats import Frequency, Positions
 from whoosh.system import pack_uint
 
 from search.analysis import SURFACE, FusedChain, analyzer, index_analyzer, surface_analyzer, surface_counts
+from search.backend.base import Record
 from search.index.fields import TEXT_ROLES, text_field  # noqa: F401 - re-exported
-
-SCHEMA_VERSION = 1
 
 
 class _Fused:
     """A Whoosh format fed by a fused chain's term lists instead of one Token per word."""
 
-    def fused_items(self, value: str, analyzer: FusedChain, mode: str = "index") -> list[tuple[bytes, int, float, bytes]]:
+    def fused_items(self, value: str, analyzer: FusedChain,
+                    mode: str = "index") -> list[tuple[bytes, int, float, bytes]]:
         """(UTF-8 term, frequency, weight, encoded value) per distinct term, as ``Field.index`` gives them."""
         poses, weights = analyzer.tally(value, mode)
         boost, encode = self.field_boost, self._encode
@@ -36,7 +36,8 @@ class _Fused:
     def word_values(self, value, analyzer, **kwargs):
         if not isinstance(analyzer, FusedChain) or not isinstance(value, str):
             return super().word_values(value, analyzer, **kwargs)
-        return ((t.decode("utf-8"), f, w, v) for t, f, w, v in self.fused_items(value, analyzer, kwargs.get("mode", "index")))
+        items = self.fused_items(value, analyzer, kwargs.get("mode", "index"))
+        return ((t.decode("utf-8"), f, w, v) for t, f, w, v in items)
 
 
 class FusedPositions(_Fused, Positions):
@@ -64,7 +65,8 @@ class FusedFrequency(_Fused, Frequency):
     def _encode(poslist: list[int]) -> bytes:
         return pack_uint(len(poslist))
 
-    def fused_items(self, value: str, analyzer: FusedChain, mode: str = "index") -> list[tuple[bytes, int, float, bytes]]:
+    def fused_items(self, value: str, analyzer: FusedChain,
+                    mode: str = "index") -> list[tuple[bytes, int, float, bytes]]:
         counts = surface_counts(value) if analyzer.lang == SURFACE else None
         if counts is None:
             return super().fused_items(value, analyzer, mode)
@@ -109,6 +111,32 @@ def build_schema(languages: list[str]) -> Schema:
         for role in TEXT_ROLES:
             fields[text_field(role, lang)] = _text(chain, phrase=True)
     return Schema(**fields)
+
+
+def document(record: Record) -> dict[str, Any]:
+    """The Whoosh fields of one record (``search.backend.base.Record``)."""
+    doc, lang, date = record["display"], record["language"], record["date"]
+    title, teaser, body = doc["title"], doc["teaser"], doc["body"]
+    location, sources, category = doc["location"], doc["sources"], doc["category"]
+    fields: dict[str, Any] = {
+        "id": record["id"], "doc": pack_doc(doc), "src": record["src"],
+        "exact": f"{title}\n{teaser}\n{body}", "language": doc["language"], "story": record["story"],
+    }
+    for role, value in zip(TEXT_ROLES, (title, teaser, body)):
+        if value:
+            fields[text_field(role, lang)] = value
+    # Every column gets a value, empty or not: see facets.column_value.
+    fields.update(location_col=location.encode(), source_col="\t".join(sources).encode(),
+                  category_col=category.encode())
+    if location:
+        fields.update(loc=location, location=location.lower())
+    if sources:
+        fields["source"] = ",".join(sources)
+    if category:
+        fields["category"] = category.lower()
+    if date:
+        fields.update(date=date, month=date.strftime("%Y-%m"), day=date.strftime("%Y-%m-%d"))
+    return fields
 
 
 def pack_doc(doc: dict[str, Any]) -> str:

@@ -14,11 +14,14 @@ batch's vocabulary, so they decompound exactly as the parent would.
 
 Segments multiply with every batch and each one costs every query a look-up,
 so ``compact`` merges the smallest ones (in parallel, the same way) once there
-are more than ``MAX_SEGMENTS``.
+are more than ``MAX_SEGMENTS``.  Deleted and replaced documents stay in their
+segment until it is rewritten, so the same merge policy also rewrites a
+segment once ``RECLAIM_SHARE`` of it is deleted, and drops a segment with no
+live document at every commit; ``compact(full=True)`` (``stichwort compact``)
+rewrites everything into one segment per worker.
 """
 from __future__ import annotations
 
-import multiprocessing
 import pickle
 import zlib
 from array import array
@@ -33,11 +36,14 @@ from whoosh.system import pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import MERGE_SMALL, SegmentWriter
 
-from search.backend.whoosh.schema import fused_items
+from search.backend.base import Record
+from search.backend.whoosh.schema import document, fused_items
 from search.backend.whoosh.store import open_index
+from search.processes import fork_pool, stop
 
 MIN_SHARE = 100     # documents per worker below which forking costs more than it saves
 MAX_SEGMENTS = 24   # more than this after a run: merge the smallest (a bulk run of 100,000 makes 20)
+RECLAIM_SHARE = 0.3  # a segment with this share of its documents deleted is rewritten after a run
 INLINE = 8          # posting lists shorter than this live in the term table (most terms occur in a few
                     # articles); whoosh-reloaded 2.7.5 cannot inline (it calls a misspelt ``set_inline``)
                     # and writes a pickled, compressed block with a header for every term
@@ -131,6 +137,7 @@ class Writer(SegmentWriter):
         self.docnum += 1
 
     def _flush_segment(self) -> None:
+        self._create_columns()
         self.perdocwriter.close()
         lengths = _Lengths(self.per_document_reader())
         try:
@@ -139,6 +146,13 @@ class Writer(SegmentWriter):
         finally:
             lengths.close()
         self.fieldwriter.close()
+
+    def _create_columns(self) -> None:
+        """Every column in every segment (empty ones hold default values): see ``compat``."""
+        pdw = self.perdocwriter
+        for name, field in self.schema.items():
+            if field.column_type and not pdw._has_column(name):
+                pdw._create_column(name, field.column_type)
 
     def _write_field(self, fieldname: str, terms: dict[bytes, list], length: list[int]) -> None:
         """One field's terms in order: short lists straight into the term table, long ones in blocks."""
@@ -249,11 +263,11 @@ def _finish(writer: Writer):
     return writer._finalize_segment()
 
 
-def _write_share(index_dir: str, records: list[dict[str, Any]]):
+def _write_share(index_dir: str, records: list[Record]):
     """Worker: one new segment holding ``records``."""
     writer = _new_writer(index_dir)
     for record in records:
-        writer.add_document(**record)
+        writer.add_document(**document(record))
     return _finish(writer)
 
 
@@ -269,25 +283,31 @@ def _merge_share(index_dir: str, segments: list) -> Any:
     return _finish(writer)
 
 
-def _pool(procs: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(procs, mp_context=multiprocessing.get_context("fork"))
+def live_segments(segments: list) -> list:
+    """The segments worth keeping: one whose every document is deleted only takes space."""
+    return [s for s in segments if s.doc_count() > 0]
+
+
+def merge_policy(new: list):
+    """Whoosh's usual policy for the live segments there were, then ``new`` in batch order."""
+    return lambda writer, segments: MERGE_SMALL(writer, live_segments(segments)) + new
 
 
 class Batch:
     """A batch on its way into the index: workers write it while the indexer prepares the next one;
     ``commit`` waits for them and commits, ``cancel`` stops them and leaves the index as it was."""
 
-    def __init__(self, writer: Writer, index_dir: Path, records: list[dict[str, Any]], procs: int):
+    def __init__(self, writer: Writer, index_dir: Path, records: list[Record], procs: int):
         self.writer = writer
         self.pool: ProcessPoolExecutor | None = None
         self.futures = []
         shares = min(procs, len(records) // MIN_SHARE)
         if shares <= 1:
             for record in records:
-                writer.add_document(**record)
+                writer.add_document(**document(record))
             return
         size = -(-len(records) // shares)
-        self.pool = _pool(shares)
+        self.pool = fork_pool(shares)
         self.futures = [self.pool.submit(_write_share, str(index_dir), records[i:i + size])
                         for i in range(0, len(records), size)]
 
@@ -298,16 +318,12 @@ class Batch:
             self.cancel()
             raise
         self._close_pool()
-        if new:  # Whoosh's usual policy for the segments there were, then the new ones in batch order
-            self.writer.commit(mergetype=lambda w, segments: MERGE_SMALL(w, segments) + new)
-        else:
-            self.writer.commit()
+        self.writer.commit(mergetype=merge_policy(new))
 
     def cancel(self) -> None:
         if self.pool is not None:
-            for process in list((self.pool._processes or {}).values()):  # no public way before 3.14
-                process.terminate()
-        self._close_pool()
+            stop(self.pool)
+            self.pool = None
         if not self.writer.is_closed:
             self.writer.cancel()
 
@@ -317,34 +333,48 @@ class Batch:
             self.pool = None
 
 
-def plan(segments: list, procs: int, max_segments: int = MAX_SEGMENTS) -> list[list]:
-    """The groups ``compact`` merges: the smallest segments, dealt round-robin so groups weigh alike."""
-    if len(segments) <= max_segments:
-        return []
+def plan(segments: list, procs: int, max_segments: int = MAX_SEGMENTS, full: bool = False) -> list[list]:
+    """The groups ``compact`` merges, dealt round-robin by size so groups weigh alike: the smallest
+    segments beyond ``max_segments`` and those with ``RECLAIM_SHARE`` deleted; all (``full``), when
+    that changes anything."""
     procs = max(1, min(procs, max_segments - 1))
-    ordered = sorted(segments, key=lambda s: s.doc_count_all())
-    smallest = ordered[: len(segments) - max_segments + procs]
-    return [g for g in (smallest[i::procs] for i in range(procs)) if g]
+    if full:
+        if len(segments) <= procs and not any(s.has_deletions() for s in segments):
+            return []
+        chosen = segments
+    else:
+        ordered = sorted(segments, key=lambda s: s.doc_count_all())
+        chosen = ordered[: len(segments) - max_segments + procs] if len(segments) > max_segments else []
+        chosen += [s for s in ordered[len(chosen):] if s.deleted_count() >= RECLAIM_SHARE * s.doc_count_all()]
+        if not chosen:
+            return []
+    ordered = sorted(chosen, key=lambda s: s.doc_count_all())
+    return [g for g in (ordered[i::procs] for i in range(procs)) if g]
 
 
-def compact(ix, procs: int, max_segments: int = MAX_SEGMENTS) -> int:
-    """Merge segments down to ``max_segments``; the caller holds the write lock. Returns segments merged."""
-    if not plan(list(ix._segments()), procs, max_segments):
+def compact(ix, procs: int, max_segments: int = MAX_SEGMENTS, full: bool = False) -> int:
+    """Merge segments (see ``plan``); the caller holds the write lock. Returns segments merged."""
+    if not plan(live_segments(list(ix._segments())), procs, max_segments, full) \
+            and len(live_segments(list(ix._segments()))) == len(list(ix._segments())):
         return 0  # no writer at all: a cancelled one leaves its empty segment files until the next commit
     writer = open_writer(ix)
     try:
-        groups = plan(list(writer.segments), procs, max_segments)
-        if not groups:
-            writer.cancel()
-            return 0
+        live = live_segments(list(writer.segments))
+        groups = plan(live, procs, max_segments, full)
         index_dir = writer.storage.folder
         if len(groups) == 1:
             merged = [_merge_share(index_dir, groups[0])]
-        else:
-            with _pool(len(groups)) as pool:
+        elif groups:
+            pool = fork_pool(len(groups))
+            try:
                 merged = list(pool.map(_merge_share, [index_dir] * len(groups), groups))
+            finally:
+                stop(pool)
+        else:
+            merged = []
         gone = {s.segment_id() for g in groups for s in g}
-        writer.commit(mergetype=lambda w, segments: [s for s in segments if s.segment_id() not in gone] + merged)
+        writer.commit(mergetype=lambda w, segments: [s for s in live_segments(segments)
+                                                      if s.segment_id() not in gone] + merged)
         return len(gone)
     except BaseException:
         if not writer.is_closed:

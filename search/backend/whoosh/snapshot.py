@@ -29,8 +29,10 @@ import numpy as np
 from whoosh.util.numeric import byte_to_length
 
 from search import analysis
+from search.backend.searching import StoredArticle
 from search.backend.whoosh import columns
 from search.backend.whoosh.postings import Postings, position_keys, positions, read_postings
+from search.backend.whoosh.schema import display_record, record_signature
 from search.backend.whoosh.vocabulary import read_vocabulary
 from search.query import plan as P
 from search.results import collect
@@ -147,6 +149,7 @@ class Snapshot:
         self._scored = LRU(cache.postings.budget // 2)
         self._derived: dict[str, Any] = {}
         self._frequencies: dict[tuple[str, str], int] = {}
+        self._within: dict[tuple, list[str]] = {}
         self._lock = threading.Lock()  # Whoosh's stored-field and term-table readers keep state
 
     def close(self) -> None:
@@ -276,15 +279,28 @@ class Snapshot:
         return [t.decode("utf-8") for t, _ in ranked]
 
     def top_terms_within(self, field: str, text: str, maxdist: int, prefix: int, limit: int) -> list[str]:
-        """Up to ``limit`` terms within ``maxdist`` edits of ``text``, most frequent first."""
+        """Up to ``limit`` terms within ``maxdist`` edits of ``text``, most frequent first, from the largest
+        segments that hold nine tenths of the documents (a word only the rest has is too rare to matter);
+        remembered per commit."""
         if field not in self.schema:
             return []
+        key = (field, text, maxdist, prefix, limit)
+        found = self._within.get(key)
+        if found is not None:
+            return found
         total: dict[bytes, int] = {}
-        for segid, leaf, _ in self.segments:
+        covered = 0
+        for segid, leaf, _ in sorted(self.segments, key=lambda s: -s[1].doc_count_all()):
             for term, df in self._vocabulary(segid, leaf, field).within(text, maxdist, prefix, limit):
                 total[term] = total.get(term, 0) + df
-        ranked = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-        return [t.decode("utf-8") for t, _ in ranked]
+            covered += leaf.doc_count_all()
+            if covered >= 0.9 * self.n:
+                break
+        found = [t.decode("utf-8") for t, _ in sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
+        if len(self._within) > 10_000:
+            self._within.clear()
+        self._within[key] = found
+        return found
 
     def _vocabulary(self, segid: str, leaf, field: str):
         return self.cache.column(segid, f"vocab:{field}", lambda: read_vocabulary(leaf, field))
@@ -353,6 +369,13 @@ class Snapshot:
     def stored(self, docnum: int) -> dict[str, Any]:
         with self._lock:
             return self.searcher.stored_fields(docnum)
+
+    def record(self, docnum: int) -> StoredArticle:
+        stored = self.stored(docnum)
+        return StoredArticle(stored["id"], stored.get("story") or stored["id"], display_record(stored))
+
+    def signature(self, docnum: int) -> dict[str, float]:
+        return record_signature(self.stored(docnum))
 
     def docnum(self, doc_id: str) -> int | None:
         with self._lock:

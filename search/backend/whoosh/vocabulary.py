@@ -90,7 +90,7 @@ class SegmentVocabulary:
         return found[:limit]
 
 
-SCAN = 2000
+SCAN = 500
 
 
 def read_vocabulary(leaf, fieldname: str) -> SegmentVocabulary:
