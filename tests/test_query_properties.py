@@ -49,7 +49,21 @@ def _extend(inner):
 def _within_limits(tree) -> bool:
     """The parser's limits (a few wildcard/fuzzy words, ``MAX_WORDS``) are normalisation, with a note."""
     found = list(_words(tree))
-    return sum(1 for w in found if w.wildcard or w.fuzzy) <= MAX_EXPANDING and len(found) <= MAX_WORDS
+    return (sum(1 for w in found if w.wildcard or w.fuzzy) <= MAX_EXPANDING
+            and len(found) + _phrase_words(tree) <= MAX_WORDS)
+
+
+def _phrase_words(node) -> int:
+    """Words inside phrases, which count towards ``MAX_WORDS`` as well."""
+    if isinstance(node, Phrase):
+        return len(node.words)
+    if isinstance(node, Clause):
+        return _phrase_words(node.node)
+    if isinstance(node, Group):
+        return sum(_phrase_words(c) for c in node.clauses)
+    if isinstance(node, AnyOf):
+        return sum(_phrase_words(o) for o in node.options)
+    return 0
 
 
 trees = st.recursive(_group(leaf), _extend, max_leaves=10).filter(_within_limits)
