@@ -17,7 +17,13 @@ Reported: throughput, latency p50/p95/p99/max (overall and per kind), transport
 errors, unexpected statuses (anything but 200) and 5xx.  ``--json`` prints
 the report as JSON.  Exit status 1 if there was any error or 5xx.
 
+``--neighbour QUERY`` measures what one hostile client costs the others: the
+same load runs twice, alone and while one more client sends ``QUERY`` (e.g.
+``"ge* ve* be*"``) back to back; the report gives both p95 latencies and their
+ratio, and the run fails when the ratio exceeds ``--max-ratio`` (2).
+
     scripts/loadtest [--clients 16] [--duration 60] [--requests 1000000] [--workers N] [--json]
+    scripts/loadtest --clients 1 --duration 30 --neighbour "ge* ve* be*"
 """
 from __future__ import annotations
 
@@ -198,6 +204,55 @@ def _latency(values: list[float]) -> dict:
             "p99_ms": ms(percentile(values, 99)), "max_ms": ms(values[-1]) if values else 0.0}
 
 
+class Neighbour(threading.Thread):
+    """One client sending the same request back to back until stopped."""
+
+    def __init__(self, host: str, port: int, path: str, timeout: float):
+        super().__init__(name="neighbour", daemon=True)
+        self.host, self.port, self.path, self.timeout = host, port, path, timeout
+        self.stop = threading.Event()
+        self.seconds: list[float] = []
+        self.statuses: Counter = Counter()
+
+    def run(self) -> None:
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        while not self.stop.is_set():
+            started = time.perf_counter()
+            try:
+                conn.request("GET", self.path)
+                resp = conn.getresponse()
+                resp.read()
+                self.statuses[resp.status] += 1
+            except (OSError, http.client.HTTPException):
+                self.statuses[0] += 1
+                conn.close()
+                conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            self.seconds.append(time.perf_counter() - started)
+        conn.close()
+
+
+def run_neighbour(url: str, query: str, clients: int, duration: float, max_requests: int, seed: int,
+                  timeout: float, max_ratio: float) -> dict:
+    """The load alone, then with one client looping ``query``: p95 of the others in both runs."""
+    require_loopback(url)
+    alone = run_load(url, clients, duration, max_requests, seed, timeout)
+    parts = urlsplit(url)
+    neighbour = Neighbour(parts.hostname, parts.port or 80, "/api/search?" + urlencode({"q": query}), timeout)
+    neighbour.start()
+    time.sleep(1.0)  # the neighbour is at work before the others start
+    try:
+        loaded = run_load(url, clients, duration, max_requests, seed, timeout)
+    finally:
+        neighbour.stop.set()
+        neighbour.join(timeout + 5)
+    ratio = loaded["latency"]["p95_ms"] / max(alone["latency"]["p95_ms"], 0.1)
+    return {"alone": alone, "with_neighbour": loaded, "neighbour": {
+        "query": query, "requests": len(neighbour.seconds), "statuses": {str(k): v for k, v in neighbour.statuses.items()},
+        "latency": _latency(neighbour.seconds)},
+        "p95_ratio": round(ratio, 2), "max_ratio": max_ratio, "ok": ratio <= max_ratio,
+        "errors": alone["errors"] + loaded["errors"], "status_5xx": alone["status_5xx"] + loaded["status_5xx"]}
+
+
 def run_load(url: str, clients: int, duration: float, max_requests: int, seed: int = 1,
              timeout: float = 30.0) -> dict:
     require_loopback(url)
@@ -269,35 +324,50 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="scripts/loadtest", description=__doc__.split("\n\n")[0])
     p.add_argument("--url", help="a running server (loopback only); default: start gunicorn")
     p.add_argument("--index-dir", type=Path, help="index to serve (default index_data/index or the demo archive)")
-    p.add_argument("--workers", type=int, default=None, help="gunicorn workers (default min(2*cores+1, 4))")
+    p.add_argument("--workers", type=int, default=None, help="gunicorn workers (default: one per core)")
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--duration", type=float, default=60.0, help="seconds")
     p.add_argument("--requests", type=int, default=1_000_000, help="at most this many requests")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--neighbour", metavar="QUERY", help="also measure the load while one client loops QUERY")
+    p.add_argument("--max-ratio", type=float, default=2.0, help="allowed p95 with/without the neighbour (2)")
     args = p.parse_args(argv)
     if args.clients < 1 or args.duration <= 0 or args.requests < 1:
         raise SystemExit("loadtest: --clients, --duration and --requests must be positive")
+    def measure(url: str) -> dict:
+        if args.neighbour:
+            return run_neighbour(url, args.neighbour, args.clients, args.duration, args.requests, args.seed,
+                                 args.timeout, args.max_ratio)
+        return run_load(url, args.clients, args.duration, args.requests, args.seed, args.timeout)
+
     with tempfile.TemporaryDirectory(prefix="stichwort-loadtest-") as tmp:
         if args.url:
-            report = run_load(args.url.rstrip("/"), args.clients, args.duration, args.requests, args.seed,
-                              args.timeout)
+            report = measure(args.url.rstrip("/"))
         else:
             from web.server import BackgroundServer, default_workers
             index_dir = _ensure_index(args.index_dir, Path(tmp))
             workers = args.workers or default_workers()
             with BackgroundServer(index_dir, workers=workers, log_path=Path(tmp) / "gunicorn.log") as server:
-                report = run_load(server.url, args.clients, args.duration, args.requests, args.seed, args.timeout)
+                report = measure(server.url)
                 log = server.log_text()
-            report["server"] = {"workers": workers, "threads": 4, "index_dir": str(index_dir),
+            report["server"] = {"workers": workers, "index_dir": str(index_dir),
                                 "log_errors": [line for line in log.splitlines()
                                                if "[ERROR]" in line or "Traceback" in line][:20]}
     if args.json:
         print(json.dumps(report, indent=2))
+    elif args.neighbour:
+        print_report(report["alone"])
+        print(f"\nwith one more client looping {args.neighbour!r} "
+              f"({report['neighbour']['requests']} requests, p50 {report['neighbour']['latency']['p50_ms']} ms):")
+        print_report(report["with_neighbour"])
+        print(f"\np95 with / without the neighbour: {report['p95_ratio']} (allowed {args.max_ratio}): "
+              f"{'ok' if report['ok'] else 'TOO SLOW'}")
     else:
         print_report(report)
-    failed = report["errors"] or report["status_5xx"] or report.get("server", {}).get("log_errors")
+    failed = (report["errors"] or report["status_5xx"] or report.get("server", {}).get("log_errors")
+              or not report.get("ok", True))
     return 1 if failed else 0
 
 

@@ -8,6 +8,7 @@ snapshot, which a refresh after a commit swaps atomically.
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -53,6 +54,7 @@ from search.results.signatures import Signatures
 HIT_FIELDS = ("title", "teaser", "url", "date", "location", "sources", "category", "language")
 DISPLAY_CACHE = 2_000     # display records kept per commit for result lists (~10 kB each)
 RELATED_CACHE = 1_000     # related-coverage answers kept per commit
+_log = logging.getLogger(__name__)
 WEAK_FACTOR = 2.0         # related coverage less alike than this times a random pair is "weak"
 BACKGROUND_SAMPLE = 60    # articles a random pair's similarity is measured on
 
@@ -69,6 +71,11 @@ class Engine:
         self.cursors = Cursors(self.index_dir)
         self._state_lock = threading.Lock()
         self._on_new_commit()
+        stale = self.backend.view().stale_fields()
+        if stale:
+            _log.warning("the index in %s holds %s articles analysed by an older Stichwort: queries in those "
+                         "languages miss them until: stichwort index --rebuild PATH... --index-dir %s",
+                         self.index_dir, ", ".join(analysis.languages_of_fields(stale)), self.index_dir)
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -78,11 +85,13 @@ class Engine:
 
     def _on_new_commit(self) -> None:
         snap = self.backend.view()
-        present = snap.languages()
+        mix = snap.language_mix()
+        present = {analysis.language_of(code) for code in mix}
         configured = self.config["languages"]
         languages = [lang for lang in configured if lang in present] or ["de"]
         with self._state_lock:
             self._state = _CommitState(snap, languages, Compiler(languages, self.config.boosts, snap))
+            self._state.language_mix = mix
 
     def _current(self) -> _CommitState:
         state = self._state
@@ -112,7 +121,7 @@ class Engine:
         tree, notes = parse(q)
         state = self._current()
         snap = state.snap
-        languages = [analysis.language_of(lang)] if lang else langid.query_languages(q, state.languages)
+        languages = [analysis.language_of(lang)] if lang else langid.query_languages(q, state.languages, prior=state.language_mix)
         limits = self.config["search"]
         compiler = Compiler(languages, self.config.boosts, snap, int(limits["max_expansions"]), notes, state.analysed)
         plan = compiler.compile(tree)
@@ -203,7 +212,7 @@ class Engine:
         """What a query marks (the article page highlights the search's words)."""
         tree, _ = parse(q)
         state = self._current()
-        compiler = Compiler(langid.query_languages(q, state.languages), self.config.boosts, state.snap,
+        compiler = Compiler(langid.query_languages(q, state.languages, prior=state.language_mix), self.config.boosts, state.snap,
                             analysed=state.analysed)
         compiler.compile(tree)
         return Marks(compiler.marks, compiler.surfaces)
@@ -284,6 +293,7 @@ class _CommitState:
         self.languages = languages
         self.compiler = compiler
         self.analysed: dict = {}  # query words' terms: the index's vocabulary decides compound splits
+        self.language_mix: dict[str, float] = {}  # the prior of a query's languages
         self.related: OrderedDict[tuple[str, int], Related] = OrderedDict()
         self._spellings: dict[str, list[str]] = {}
         self._sample: list[int] | None = None

@@ -1,4 +1,4 @@
-"""The German chain, decompounding and language routing."""
+"""The German chain, decompounding, language routing, the fused path and indexes written before."""
 from __future__ import annotations
 
 import unicodedata
@@ -93,13 +93,27 @@ def test_language_chains_differ():
     assert analysis.terms("en", "running") == ["run"]
     assert analysis.terms("fr", "présidentielle") == ["présidentiel"]
     assert analysis.terms("ru", "России") == ["росс"]
-    assert analysis.terms("zh", "北京首都") == ["北京", "京首", "首都"]
+    assert analysis.terms("zh", "北京首都") == ["北京", "首都"]
     assert analysis.terms("xx", "Café") == ["cafe"]
 
 
 def test_short_queries_are_not_trusted_to_detection():
     assert query_languages("Krieg", ["de", "en", "fr"]) == ["de", "en", "fr"]
     assert query_languages("When did the war in Ukraine start", ["de", "en"]) == ["en"]
+    # in an archive that is nearly all German, German stays a candidate for an English question
+    mostly_german = {"de": 0.99, "en": 0.01}
+    assert query_languages("When did the war in Ukraine start", ["de", "en"], prior=mostly_german) == ["de", "en"]
+
+
+def _demo(n: int | None = None) -> list[str]:
+    """The demo archive's articles (the first ``n``)."""
+    from pathlib import Path
+    paths = sorted((Path(__file__).parent.parent / "index_data" / "articles").iterdir())
+    return [p.read_text(encoding="utf-8") for p in paths[:n]]
+
+
+SCRIPTS = ["İstanbul-İzmir Σ-ΣΟΦΙΑ x‑y‐z-x", "Cafe\u0301 Zu\u0308rich A\u0308rzte-Verband",
+           "भारत की राजधानी नई-दिल्ली है", "กรุงเทพมหานครเป็นเมืองหลวง", "北京是中华人民共和国的首都，贾里德-Allen"]
 
 
 def _tokens(chain, text: str, mode: str) -> list[tuple]:
@@ -113,13 +127,11 @@ EDGE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("lang", ["de", "en", "fr", "es", "it", "ru", "surface"])
+@pytest.mark.parametrize("lang", ["de", "en", "fr", "es", "it", "ru", "hi", "zh", "th", "xx", "surface"])
 @pytest.mark.parametrize("mode", ["index", "query"])
 def test_fused_chain_yields_exactly_the_chains_tokens(lang, mode):
     """The schema indexes with the fused chain; queries and highlights read the composed one."""
-    from pathlib import Path
-    texts = EDGE_CASES + [p.read_text(encoding="utf-8")
-                          for p in sorted((Path(__file__).parent.parent / "index_data" / "articles").iterdir())[:25]]
+    texts = EDGE_CASES + SCRIPTS + _demo(25)
     fused, chain = analysis.FusedChain(lang), analysis.analyzer(lang)
     if lang == "surface":
         fused, chain = analysis.surface_analyzer(), analysis.exact_analyzer()
@@ -129,16 +141,15 @@ def test_fused_chain_yields_exactly_the_chains_tokens(lang, mode):
 
 def test_schema_formats_index_what_whoosh_would(tmp_path):
     """The fused formats hand Whoosh the same (term, frequency, weight, positions) as its own formats."""
-    from pathlib import Path
-
     from whoosh.formats import Frequency, Positions
 
     from search.backend.whoosh.schema import build_schema
-    schema = build_schema(["de", "en"])
-    demo = [p.read_text(encoding="utf-8") for p in sorted((Path(__file__).parent.parent / "index_data" / "articles").iterdir())]
-    texts = [(EDGE_CASES[0] + " " + EDGE_CASES[1]) * 3, "\n".join(demo), "İstanbul-İzmir Σ-ΣΟΦΙΑ ΟΔΟΣ'Α x‑y‐z-x"]
+    schema = build_schema(["de", "en", "zh"])
+    demo = _demo()
+    texts = [(EDGE_CASES[0] + " " + EDGE_CASES[1]) * 3, "\n".join(demo), "İstanbul-İzmir Σ-ΣΟΦΙΑ ΟΔΟΣ'Α x‑y‐z-x",
+             " ".join(SCRIPTS) * 2]
     for text in texts:
-        for name in ("body_de", "title_en", "exact"):
+        for name in ("body_de", "title_en", "body_zh", "exact"):
             field = schema[name]
             plain = (Positions if name != "exact" else Frequency)(field_boost=field.format.field_boost)
             ours = sorted(field.format.word_values(text, field.analyzer, mode="index"))
@@ -159,40 +170,33 @@ def _same_postings(ours: list[tuple], theirs: list[tuple]) -> bool:
             and [w for _, _, w, _ in ours] == pytest.approx([w for _, _, w, _ in theirs], rel=1e-12))
 
 
-@pytest.mark.parametrize("lang", ["de", "en", "ru"])
+@pytest.mark.parametrize("lang", ["de", "en", "ru", "zh", "th"])
 def test_counts_are_the_tokens_counted_in_token_order(lang):
     """Signatures break ties between terms by first occurrence, so ``counts`` must keep the tokens' order."""
     from collections import Counter
-    from pathlib import Path
-    texts = EDGE_CASES + ["İstanbul-İzmir Σ-ΣΟΦΙΑ x‑y‐z-x"] + [
-        p.read_text(encoding="utf-8") for p in sorted((Path(__file__).parent.parent / "index_data" / "articles").iterdir())]
-    chain = analysis.FusedChain(lang, analysis.Splitter(["waffen", "stillstand", "sicherheit", "garantie"]))
+    texts = EDGE_CASES + SCRIPTS + _demo()
+    chain = analysis.FusedChain(lang, analysis.Vocabulary(["waffen", "stillstand", "sicherheit", "garantie"]))
     for text in texts:
         tokens = Counter(chain.postings(text, "index")[0])
         counted = chain.counts(text, "index")
         assert list(counted.items()) == list(tokens.items()), text[:40]
 
 
-@pytest.mark.parametrize("lang", ["de", "en", "ru", "surface"])
+@pytest.mark.parametrize("lang", ["de", "en", "ru", "hi", "zh", "surface"])
 def test_char_tokens_are_the_chains_tokens_with_offsets(lang):
     """Highlighting reads ``char_tokens``: the composed chain's index-mode tokens and character spans, exactly."""
-    from pathlib import Path
-    texts = EDGE_CASES + ["İstanbul-İzmir Σ-ΣΟΦΙΑ x‑y‐z-x", "Cafe\u0301 Zu\u0308rich A\u0308rzte-Verband"] + [
-        p.read_text(encoding="utf-8") for p in sorted((Path(__file__).parent.parent / "index_data" / "articles").iterdir())]
-    fused, chain = analysis.FusedChain(lang), analysis.analyzer(lang) if lang != "surface" else analysis.exact_analyzer()
-    if lang == "surface":
-        fused = analysis.surface_analyzer()
+    texts = EDGE_CASES + SCRIPTS + _demo()
+    fused = analysis.FusedChain(lang) if lang != "surface" else analysis.surface_analyzer()
+    chain = analysis.analyzer(lang) if lang != "surface" else analysis.exact_analyzer()
     for text in texts:
         theirs = [(t.text, t.startchar, t.endchar) for t in chain(text, chars=True, mode="index", start_char=7)]
         assert fused.char_tokens(text, 7) == theirs, text[:40]
 
 
-@pytest.mark.parametrize("lang", ["de", "en", "surface"])
+@pytest.mark.parametrize("lang", ["de", "en", "th", "surface"])
 def test_match_spans_are_the_matching_tokens_spans(lang):
     """Highlighting marks ``match_spans``: the spans of exactly the chain's tokens whose term matched."""
-    from pathlib import Path
-    texts = EDGE_CASES + ["İstanbul-İzmir Σ-ΣΟΦΙΑ x‑y‐z-x", "Cafe\u0301 Zu\u0308rich A\u0308rzte-Verband"] + [
-        p.read_text(encoding="utf-8") for p in sorted((Path(__file__).parent.parent / "index_data" / "articles").iterdir())]
+    texts = EDGE_CASES + SCRIPTS + _demo()
     fused = analysis.FusedChain(lang) if lang != "surface" else analysis.surface_analyzer()
     for text in texts:
         tokens = fused.char_tokens(text, 3)
@@ -200,3 +204,52 @@ def test_match_spans_are_the_matching_tokens_spans(lang):
         for terms in ({t for i, t in enumerate(vocabulary) if i % 3 == 0}, set(vocabulary[:5]), {"garanti", "krieg"}):
             expected = sorted({(s, e) for t, s, e in tokens if t in terms})
             assert sorted(set(fused.match_spans(text, terms, 3))) == expected, text[:40]
+
+
+def test_vocabularies_are_objects_and_terms_depend_only_on_theirs():
+    """A word splits by the vocabulary it is analysed with, never by what else the process read."""
+    bare, taught = analysis.Vocabulary(), analysis.Vocabulary()
+    taught.learn(["quetschkommode", "verein"])
+    word = "Quetschkommodenverein"
+    assert analysis.terms("de", word, "index", bare) == analysis.terms("de", word, "query")
+    assert set(analysis.terms("de", word, "index", taught)) > set(analysis.terms("de", word, "index", bare))
+    analysis.learn_words(["zwiebelkuchen", "fest"])  # the shared vocabulary learns; these do not
+    assert analysis.terms("de", "Zwiebelkuchenfest", "index", bare) == analysis.terms("de", "Zwiebelkuchenfest")
+
+
+def test_an_index_written_before_the_analysis_package_opens_and_searches(tmp_path):
+    """``tests/data/index-before-segmentation``: three articles indexed by the code of 2026-11-26,
+    whose schema pickled ``search.analysis.FusedChain`` and the bigram chain."""
+    import shutil
+    from pathlib import Path
+
+    from search.engine import Engine
+    shutil.copytree(Path(__file__).parent / "data" / "index-before-segmentation", tmp_path / "ix")
+    engine = Engine(tmp_path / "ix")
+    hits = engine.search("Sicherheitsgarantie")["hits"]
+    assert [h["id"] for h in hits] == ["de-1"]
+    assert "<mark>Sicherheitsgarantien</mark>" in hits[0]["highlights"]["body"][0]
+    assert engine.suggest("Bahn") == ["Bahnstreik"]
+    stale = engine.backend.view().stale_fields()  # fields with documents an older analysis indexed
+    assert {"body_zh", "body_hi", "body_de"} <= set(stale) and "body_en" not in stale  # German: plurals
+    engine.close()
+
+
+def test_adding_to_an_index_with_stale_languages_is_refused_with_the_rebuild_command(tmp_path):
+    """New articles would get terms the old ones in the same field lack: the indexer says how to rebuild,
+    and the index stays as it was."""
+    import shutil
+    from pathlib import Path
+
+    from search.config import load_config
+    from search.engine import Engine
+    from search.errors import StichwortError
+    from search.index.indexer import Indexer
+    shutil.copytree(Path(__file__).parent / "data" / "index-before-segmentation", tmp_path / "ix")
+    config = load_config(index_dir=tmp_path / "ix")
+    article = {"id": "de-2", "title": "Bahnstreik", "body": "Die Bahn streikt.", "language": "de"}
+    with pytest.raises(StichwortError, match=r"de, hi, zh articles .*stichwort index --rebuild"):
+        Indexer(config).index_articles([article], origin="test")
+    engine = Engine(tmp_path / "ix", config)
+    assert engine.search("")["total"]["value"] == 3 and engine.get("zh-1")["id"] == "zh-1"
+    engine.close()

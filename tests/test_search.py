@@ -237,6 +237,61 @@ def test_compound_query_does_not_drag_in_its_parts_alone(engine):
         assert "sicherheitsgarant" in text or ("sicherheit" in text and "garant" in text), hit["id"]
 
 
+def _index(tmp_path, docs: list[dict]):
+    import json
+
+    from search.config import load_config
+    from search.engine import Engine
+    from search.index.indexer import Indexer
+    src = tmp_path / "a.jsonl"
+    src.write_text("\n".join(json.dumps({"language": "de", **d}) for d in docs), encoding="utf-8")
+    Indexer(load_config(index_dir=tmp_path / "i")).index_paths([src])
+    return Engine(tmp_path / "i")
+
+
+def test_a_compound_matches_in_its_inflections_and_never_through_its_parts_alone(tmp_path):
+    """"Impfzentrum" finds "Impfzentren" (Snowball keeps -um and -en apart; the German chain joins them);
+    its parts alone match nothing, near each other ("Garantie für die Sicherheit", which other compounds'
+    parts are too: "Testzentren und mobile Impfteams") or apart ("Impfstoff ... Forschungszentrum");
+    with another query word they add score."""
+    filler = " ".join(["Die Stadt plant weiter und berichtet ausführlich."] * 6)
+    engine = _index(tmp_path, [
+        {"id": "plural", "title": "Neue Impfzentren", "body": "Die Impfzentren öffnen am Montag."},
+        {"id": "singular", "title": "Das Impfzentrum", "body": "Das Impfzentrum öffnet am Montag."},
+        {"id": "genitive", "title": "Leitung", "body": "Die Leitung des Impfzentrums wechselt."},
+        {"id": "apart", "title": "Impfstoff geliefert", "body": f"Der Impfstoff ist da. {filler} Das "
+                                                                "Forschungszentrum forscht."},
+        {"id": "near", "title": "Zusage", "body": "Eine Garantie für die Sicherheit der Ukraine."},
+        {"id": "whole", "title": "Sicherheitsgarantien", "body": "Die Sicherheitsgarantien gelten."},
+        {"id": "far", "title": "Garantie", "body": f"Eine Garantie gibt es. {filler} Die Sicherheit leidet."},
+        {"id": "teams", "title": "Testzentren", "body": "Testzentren und mobile Impfteams sind unterwegs."},
+        {"id": "ukraine", "title": "Zusage", "body": "Eine Zusage für die Menschen der Ukraine."},
+    ])
+    assert set(ids(engine.search("Impfzentrum"))) == {"plural", "singular", "genitive"}
+    assert set(ids(engine.search("Impfzentren"))) == {"plural", "singular", "genitive"}
+    assert ids(engine.search("Sicherheitsgarantie")) == ["whole"]
+    with_word = ids(engine.search("Sicherheitsgarantie Ukraine"))
+    assert with_word.index("whole") < with_word.index("near") < with_word.index("ukraine")
+    engine.close()
+
+
+@pytest.mark.parametrize("singular, plural", [("Zentrum", "Zentren"), ("Museum", "Museen"), ("Virus", "Viren"),
+                                              ("Thema", "Themen"), ("Konto", "Konten"), ("Stadion", "Stadien"),
+                                              ("Risiko", "Risiken"), ("Rassismus", "Rassismen")])
+def test_latin_and_greek_plurals_are_one_term(singular, plural):
+    from search import analysis
+    assert analysis.terms("de", singular) == analysis.terms("de", plural)
+    assert analysis.terms("de", "Kunst" + singular.lower()) == analysis.terms("de", "Kunst" + plural.lower())
+
+
+@pytest.mark.parametrize("word, other", [("Reichtum", "reichten"), ("Euro", "euren"), ("Irrtum", "irrten"),
+                                         ("Datum", "Daten"), ("Studium", "Studien"), ("Dosis", "Dosen")])
+def test_words_that_only_look_like_latin_singulars_keep_their_term(word, other):
+    """Not -um/-en pairs, or pairs whose plural is another, more frequent word (data, studies, cans)."""
+    from search import analysis
+    assert analysis.terms("de", word) != analysis.terms("de", other)
+
+
 def test_multi_segment_index_with_filters_and_facets(tmp_path):
     """Regression: several commits leave several segments; filters, facets and collapse
     must work across them, also for documents without sources or dates."""
@@ -296,8 +351,9 @@ def test_refresh_learns_the_words_of_new_segments_only(tmp_path, monkeypatch):
     Indexer(config).index_paths([first])
     engine = Engine(index_dir)
     read = []
-    original = analysis.learn_words
-    monkeypatch.setattr(analysis, "learn_words", lambda words: read.append(sorted(words)) or original(read[-1]))
+    original = analysis.Vocabulary.learn
+    monkeypatch.setattr(analysis.Vocabulary, "learn",
+                        lambda self, words: read.append(sorted(words)) or original(self, read[-1]))
     Indexer(config).index_paths([second])
     engine.refresh()
     assert "quetschkommodenverein" in analysis.splitter().corpus

@@ -57,6 +57,8 @@ class StoredSignature:
     weights: dict[str, float]
     story: str
     location: str
+    source: str = ""  # the first source: an outlet's second report on an event is rarely the same story
+    lead: dict[str, float] = field(default_factory=dict)  # the signature of the lead (stories.LEAD_CHARS)
 
 
 @dataclass
@@ -90,6 +92,9 @@ class IndexWriter(Protocol):
                          limit: int) -> list[StoredSignature]:
         """Up to ``limit`` stored articles whose body has one of ``terms``, best matches first,
         only from ``days`` ("YYYY-MM-DD") unless None; as the run found the store."""
+
+    def story_signatures(self, story: str, limit: int) -> list[StoredSignature]:
+        """Up to ``limit`` articles of a story in the index as the run found it (the story is judged whole)."""
 
     def learn_vocabulary(self) -> None:
         """Teach the analysis splitter the words already stored (decompounding depends on them)."""

@@ -23,6 +23,7 @@ def build(article: Article, signed: Signed, src: str, languages: list[str], path
         "category": article.category, "date": article.date.isoformat() if article.date else None,
         "language": article.language or lang, "publisher": article.publisher, "extra": article.extra,
         "path": article.path or path, "line": article.line,
-        "signature": {t: round(w, 4) for t, w in signed.weights.items()},
+        "lead": {t: round(w, 4) for t, w in signed.lead.items()},
+        "signature": {t: round(w, 4) for t, w in signed.weights.items()},  # last: read apart (backend schema)
     }
     return Record(id=article.id, src=src, story=signed.story, language=lang, date=article.date, display=display)

@@ -1,19 +1,27 @@
 """Same-story detection: the same event reported by different outlets.
 
 At index time each article gets a signature (its most distinctive analysed
-terms, tf-idf weighted).  An article joins the story of the most similar
-earlier article in the same language within ``window_days`` when their
-cosine similarity (plus a bonus for the same location) reaches ``threshold``; otherwise it starts a story of its
-own.  Candidates come from the run's memory of the articles it has signed
-(``RunMemory``) plus, when the run began on a non-empty index, one query on
-the index as the run found it (``StoryAssigner``).
+terms, tf-idf weighted, L2-normalised).  A story is a group of such articles;
+a new article joins the story it is most similar to *as a whole*: the cosine
+with the story's centroid (the sum of its members' signatures), plus a bonus for
+the same location, must reach ``threshold``.  Similarity to one member is not
+enough, or stories chain into topics (A like B, B like C, ...).  A story also
+stays within ``window_days`` from its first to its last article, in one
+language, and holds at most ``MAX_STORY`` articles.  The lead (title, teaser,
+first ``LEAD_CHARS`` of the body: who, what, where) must share something with a
+member's lead: a news round-up or live blog that quotes the story in its tenth
+paragraph is not a report of it.  An exact or near duplicate
+(``DUPLICATE`` cosine with a member) always joins its original.  Candidates
+come from the run's memory of the articles it has signed (``RunMemory``) plus,
+when the run began on a non-empty index, a query on the index as the run found
+it (``StoryAssigner``), whose stories are read whole.
 """
 from __future__ import annotations
 
 import math
 from array import array
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from search import analysis
@@ -26,6 +34,13 @@ INDEX_CANDIDATES = 8  # candidates from the index, per article
 MAX_BUCKET = 256  # the most recent articles kept per (term, day) bucket: undated ones share one bucket
 MAX_UNDATED_DF = 64  # an undated article asks the index only with terms in at most this many articles
 SAME_PLACE_BONUS = 0.1
+MAX_STORY = 12  # articles per story: more is a topic, not one event
+SAME_SOURCE = 0.6  # an outlet's second article joins a story it is in only when this close: usually a new event
+MOST = 0.5  # ... and every article must reach the threshold with at least this share of the members
+LEAD_CHARS = 400
+LEAD_TERMS = 40
+LEAD_MIN = 0.05  # the least lead cosine with some member
+DUPLICATE = 0.95  # this close to a member is the same text (a re-sent agency report, a duplicate export)
 UNDATED_PENALTY = 0.4  # the same dateline is strong evidence of the same event
 
 
@@ -37,6 +52,8 @@ class Signed:
     weights: dict[str, float]
     story: str = ""
     location: str = ""
+    source: str = ""
+    lead: dict[str, float] = field(default_factory=dict)  # the lead's signature (empty: not known)
 
 
 def idf(df: int, n_docs: int) -> float:
@@ -46,10 +63,10 @@ def idf(df: int, n_docs: int) -> float:
 _TF = [0.0] + [1 + math.log(c) for c in range(1, 64)]
 
 
-def signature(tf: Counter, idfs: dict[str, float]) -> dict[str, float]:
-    """Top tf-idf terms, L2-normalised; ``idfs`` holds every term of ``tf`` (a batch shares one)."""
+def signature(tf: Counter, idfs: dict[str, float], size: int = SIGNATURE_TERMS) -> dict[str, float]:
+    """Top ``size`` tf-idf terms, L2-normalised; ``idfs`` holds every term of ``tf`` (a batch shares one)."""
     scored = {t: (_TF[c] if c < 64 else 1 + math.log(c)) * idfs[t] for t, c in tf.items() if len(t) > 2}
-    top = sorted(scored.items(), key=lambda kv: -kv[1])[:SIGNATURE_TERMS]
+    top = sorted(scored.items(), key=lambda kv: -kv[1])[:size]
     norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
     return {t: w / norm for t, w in top}
 
@@ -65,19 +82,56 @@ def near(a: datetime | None, b: datetime | None, days: float) -> bool:
     return a is None or b is None or abs(a - b) <= timedelta(days=days)
 
 
-def best_match(doc: Signed, candidates: list[Signed], threshold: float, window_days: float) -> Signed | None:
-    best, best_sim = None, threshold
-    for other in candidates:
-        if other.id == doc.id or other.language != doc.language or not near(doc.date, other.date, window_days):
-            continue
-        sim = cosine(doc.weights, other.weights)
-        if doc.date is None or other.date is None:
-            sim -= UNDATED_PENALTY  # without dates only near-identical texts are one story
-        if doc.location and doc.location.lower() == other.location.lower():
-            sim += SAME_PLACE_BONUS
-        if sim >= best_sim:
-            best, best_sim = other, sim
-    return best
+@dataclass
+class Story:
+    """A story as the run knows it: its members (run memory slots, or signatures read from the index),
+    the squared length of their summed signatures, and its first and last dates."""
+
+    members: list[int | Signed]
+    norm2: float
+    first: datetime | None
+    last: datetime | None
+
+    @classmethod
+    def of(cls, members: list[Signed], slots: list[int | Signed]) -> Story:
+        norm2 = sum(cosine(a.weights, b.weights) for a in members for b in members)
+        dates = [m.date for m in members if m.date is not None]
+        return cls(slots, norm2, min(dates, default=None), max(dates, default=None))
+
+    def spans(self, date: datetime | None, days: float) -> bool:
+        """Whether the story with an article of ``date`` still lies within ``days``."""
+        if date is None or self.first is None or self.last is None:
+            return True
+        return max(self.last, date) - min(self.first, date) <= timedelta(days=days)
+
+    def add(self, slot: int | Signed, date: datetime | None, similarities: list[float]) -> None:
+        """``similarities``: the new member's cosine with each member."""
+        self.members.append(slot)
+        self.norm2 += 2 * sum(similarities) + 1
+        if date is not None:
+            self.first = min(self.first or date, date)
+            self.last = max(self.last or date, date)
+
+
+def leads_apart(doc: Signed, members: list[Signed]) -> bool:
+    """Whether ``doc``'s lead shares nothing with any member's (unknown leads never stand apart)."""
+    leads = [m.lead for m in members if m.lead]
+    return bool(doc.lead and leads) and max(cosine(doc.lead, lead) for lead in leads) < LEAD_MIN
+
+
+def story_similarity(doc: Signed, members: list[Signed], norm2: float) -> tuple[float, list[float], bool]:
+    """(cosine of ``doc`` with the members' centroid, its cosine with each member, whether it duplicates one)."""
+    sims = [cosine(doc.weights, m.weights) for m in members]
+    return sum(sims) / math.sqrt(norm2 or 1.0), sims, any(sim >= DUPLICATE for sim in sims)
+
+
+def adjusted(sim: float, doc: Signed, first: Signed) -> float:
+    """Undated articles group only when near-identical; the same dateline is evidence of the same event."""
+    if doc.date is None or first.date is None:
+        sim -= UNDATED_PENALTY
+    if doc.location and doc.location.lower() == first.location.lower():
+        sim += SAME_PLACE_BONUS
+    return sim
 
 
 class RunMemory:
@@ -119,12 +173,13 @@ class RunMemory:
                 if tid is not None:
                     bucket = self._buckets.get((tid, day), ())
                     shared.update(bucket[-cap:] if len(bucket) > cap else bucket)
-        return [self._signed(slot) for slot, _ in shared.most_common(self.max_candidates)]
+        return [self.signed(slot) for slot, _ in shared.most_common(self.max_candidates)]
 
     def add(self, doc: Signed, top: list[str]) -> None:
         slot = len(self._docs)
-        self._docs.append((doc.id, doc.language, doc.date, doc.story, doc.location, array("i", self._ids(doc.weights)),
-                           array("f", doc.weights.values())))
+        self._docs.append((doc.id, doc.language, doc.date, doc.story, doc.location, doc.source,
+                           array("i", self._ids(doc.weights)), array("f", doc.weights.values()),
+                           array("i", self._ids(doc.lead)), array("f", doc.lead.values())))
         day = doc.date.date().isoformat() if doc.date else None
         buckets, ids, cap = self._buckets, self._term_ids, self.max_bucket
         for term in top:  # top terms are among the signature's, numbered above
@@ -142,10 +197,15 @@ class RunMemory:
                 known.append(term)
         return [ids[t] for t in terms]
 
-    def _signed(self, slot: int) -> Signed:
-        doc_id, language, date, story, location, ids, weights = self._docs[slot]
+    def __len__(self) -> int:
+        """Articles remembered; the next one gets this slot."""
+        return len(self._docs)
+
+    def signed(self, slot: int) -> Signed:
+        doc_id, language, date, story, location, source, ids, weights, lead_ids, lead = self._docs[slot]
         terms = self._terms
-        return Signed(doc_id, language, date, {terms[i]: w for i, w in zip(ids, weights)}, story, location)
+        return Signed(doc_id, language, date, {terms[i]: w for i, w in zip(ids, weights)}, story, location, source,
+                      {terms[i]: w for i, w in zip(lead_ids, lead)})
 
     def _days(self, date: datetime | None) -> list[str | None]:
         """Buckets to look in: the window's days (and the undated); an undated article only the undated."""
@@ -164,6 +224,12 @@ def days_around(date: datetime, window_days: float) -> list[str]:
         except OverflowError:
             continue
     return days
+
+
+def lead_terms(article: Article) -> Counter:
+    """The terms of the lead (title twice, teaser, the body's first ``LEAD_CHARS``)."""
+    text = f"{article.title}\n{article.title}\n{article.teaser}\n{article.body[:LEAD_CHARS]}"
+    return analysis.signature_counts(analysis.language_of(article.language), text)
 
 
 def story_terms(article: Article) -> Counter:
@@ -185,18 +251,21 @@ class StoryAssigner:
         self.run = RunMemory(window_days)
         self.index_docs = store.doc_count_before()
         self._index_df: dict[tuple[str, str], int] = {}
+        self._stories: dict[str, Story] = {}  # stories with more than one member, or read from the index
+        self._slots: dict[str, int] = {}  # the run memory slot of each article the run signed
 
     def assign(self, batch: list[tuple[Article, Counter | None]]) -> list[Signed | None]:
         """Each article's signature and story (None for one whose terms could not be worked out)."""
         run = self.run
-        tfs: list[tuple[str, Counter] | None] = []
+        tfs: list[tuple[str, Counter, Counter] | None] = []
         for article, tf in batch:
             try:
                 tf = story_terms(article) if tf is None else tf
+                lead = lead_terms(article)
             except Exception:  # noqa: BLE001 - one hostile article costs itself only
                 tfs.append(None)
                 continue
-            tfs.append((analysis.language_of(article.language), tf))
+            tfs.append((analysis.language_of(article.language), tf, lead))
             run.count(tf)
         n_docs = run.n_docs + self.index_docs
         signed: list[Signed | None] = []
@@ -205,21 +274,68 @@ class StoryAssigner:
             if terms is None:
                 signed.append(None)
                 continue
-            lang, tf = terms
+            lang, tf, lead = terms
             known = idfs.setdefault(lang, {})
-            for t in [t for t in tf if t not in known]:
+            for t in [t for t in (*tf, *lead) if t not in known]:
                 known[t] = idf(self._df(lang, t), n_docs)
             weights = signature(tf, known)
-            doc = Signed(article.id, lang, article.date, weights, location=article.location)
+            doc = Signed(article.id, lang, article.date, weights, location=article.location,
+                         source=(article.sources or [""])[0].lower(), lead=signature(lead, known, LEAD_TERMS))
             top = list(weights)[:CANDIDATE_TERMS]  # a signature lists its terms by weight, heaviest first
             candidates = run.candidates(doc, top)
             if self.index_docs:
                 candidates += self._index_candidates(doc, top)
-            match = best_match(doc, candidates, self.threshold, self.window)
-            doc.story = match.story if match else article.id
+            self._join(doc, candidates)
+            self._slots[doc.id] = len(run)
             run.add(doc, top)
             signed.append(doc)
         return signed
+
+    def _join(self, doc: Signed, candidates: list[Signed]) -> None:
+        """Sets ``doc.story``: the most similar story it may join (see the module docstring), or its own."""
+        best: tuple[float, str, list[float]] | None = None
+        for story_id in dict.fromkeys(c.story for c in candidates if c.id != doc.id and c.language == doc.language):
+            story, members = self._story(story_id, candidates)
+            if not members or not story.spans(doc.date, self.window):
+                continue
+            sim, sims, duplicate = story_similarity(doc, members, story.norm2)
+            if duplicate:
+                best = (math.inf, story_id, sims)
+                break
+            if len(members) >= MAX_STORY or leads_apart(doc, members):
+                continue
+            sim = adjusted(sim, doc, members[0])
+            needed = SAME_SOURCE if doc.source and any(m.source == doc.source for m in members) else self.threshold
+            close = sum(adjusted(s, doc, members[0]) >= self.threshold for s in sims)
+            if sim >= needed and close >= MOST * len(members) and (best is None or sim > best[0]):
+                best = (sim, story_id, sims)
+        if best is None:
+            doc.story = doc.id
+            return
+        _, story_id, sims = best
+        doc.story = story_id
+        story = self._stories.get(story_id)
+        if story is None:  # a run article's story of one: remember it as a story now
+            story = self._stories[story_id] = Story.of(self._members(story_id, candidates), [self._slots[story_id]])
+        story.add(len(self.run), doc.date, sims)
+
+    def _story(self, story_id: str, candidates: list[Signed]) -> tuple[Story, list[Signed]]:
+        """The story and its members' signatures: known to the run, a run article alone, or read from the index."""
+        story = self._stories.get(story_id)
+        if story is not None:
+            return story, [self.run.signed(m) if isinstance(m, int) else m for m in story.members]
+        members = self._members(story_id, candidates)
+        if story_id in self._slots:  # a story of one the run began
+            return Story.of(members, [self._slots[story_id]]), members
+        story = self._stories[story_id] = Story.of(members, list(members))
+        return story, members
+
+    def _members(self, story_id: str, candidates: list[Signed]) -> list[Signed]:
+        if story_id in self._slots:
+            return [self.run.signed(self._slots[story_id])]
+        stored = self.store.story_signatures(story_id, MAX_STORY + 1) if self.index_docs else []
+        members = [Signed(m.id, m.language, m.date, m.weights, m.story, m.location, m.source, m.lead) for m in stored]
+        return members or [c for c in candidates if c.story == story_id]
 
     def _df(self, lang: str, term: str) -> int:
         if not self.index_docs:
@@ -241,6 +357,6 @@ class StoryAssigner:
             top = [t for t in top if self._index_df.get((doc.language, t), 0) <= MAX_UNDATED_DF]
             if not top:
                 return []
-        return [Signed(hit.id, hit.language, hit.date, hit.weights, hit.story, hit.location)
+        return [Signed(hit.id, hit.language, hit.date, hit.weights, hit.story, hit.location, hit.source, hit.lead)
                 for hit in self.store.story_candidates(doc.language, top, days, INDEX_CANDIDATES)
                 if hit.id != doc.id]

@@ -5,7 +5,11 @@ that language's title/teaser/body fields (boosted per config), plus its surface
 form in ``exact`` so an exact match outranks a stem- or part-only one.
 Juxtaposed words are summed, with a bonus for documents that have all of them
 (``AllWords``) and one for neighbouring words found close together (``Near``).
-A compound's parts only ever add score to documents that match otherwise.
+A compound query word matches the compound in its inflections (one term: the
+German chain joins "Impfzentrum" and "Impfzentren"), never its parts alone:
+parts are indexed at their compound's position, so "Testzentren und mobile
+Impfteams" has them side by side too.  Parts only add score to documents that
+match otherwise ("Gründung der Stadt" for "Stadtgründung Rom").
 
 Field prefixes for metadata (``datum:``, ``quelle:``, ``ort:``, ``kategorie:``,
 ``sprache:``) are filters: they restrict the results and the rest of the query
@@ -76,6 +80,7 @@ class Compiler:
 
     # -- tree -----------------------------------------------------------------------------------------------
     def group(self, group: Group) -> P.Node:
+        group = Group(_segmented(group.clauses))
         scored = [c for c in group.clauses if not _is_meta(c.node)]
         must = [self.compile(c.node) for c in scored if c.occur == "must"]
         should = [self.compile(c.node) for c in scored if c.occur == "should"]
@@ -151,9 +156,6 @@ class Compiler:
                 if not terms:
                     continue
                 self.marks.update(terms)
-                parts = self.parts(lang, w)
-                if len(parts) > 1:  # all parts, anywhere: "Sicherheitsgarantie" ~ "Garantie für die Sicherheit"
-                    alts.append(P.All(tuple(P.Term(fname, p) for p in parts), boost * PART_QUERY_BOOST))
                 if lang == "de" and len(w.text) > 4 and w.text.endswith("s"):
                     # genitive of names, which Snowball keeps: "Warschaus" -> "Warschau"
                     alts += [P.Term(fname, t, boost * GENITIVE_BOOST) for t in self.terms(lang, w.text[:-1])[:1]
@@ -263,6 +265,24 @@ class Compiler:
                 self.notes.append(f"datum:{value[:40]}: {exc.reason}")
                 return P.Nothing()
         return P.Nothing()
+
+
+def _segmented(clauses: list[Clause]) -> list[Clause]:
+    """A word in a script written without spaces stands for the words the segmenter finds in it
+    (``analysis.query_words``): juxtaposed words, or a phrase where it must (not) occur."""
+    out = []
+    for c in clauses:
+        node = c.node
+        if isinstance(node, Word) and not node.wildcard and not node.fuzzy and node.field in (None, "title"):
+            pieces = analysis.query_words(node.text)
+            if len(pieces) > 1:
+                if c.occur == "should":
+                    out += [Clause(Word(p, node.field), "should") for p in pieces]
+                else:
+                    out.append(Clause(Phrase(pieces, node.field), c.occur))
+                continue
+        out.append(c)
+    return out
 
 
 def _is_meta(node: object) -> bool:

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from search.analysis.tokenize import MARKS
 from search.contract import MAX_QUERY_CHARS
 
 MAX_EXPANDING = 3  # fuzzy and wildcard words scan the vocabulary: a few per query
@@ -173,7 +174,7 @@ class _Parser:
         return _word(value)
 
 
-_EDGE = re.compile(r"^[^\w*~<>=.]+|[^\w*~.]+$")
+_EDGE = re.compile(rf"^[^\w*~<>=.]+|[^\w{MARKS}*~.]+$")  # a word may end in a mark: "की", "ไม่"
 
 
 def _word(text: str, field: str | None = None) -> Word | None:

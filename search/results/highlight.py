@@ -18,6 +18,7 @@ marked word shows its lead.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from html import escape
 
@@ -31,7 +32,7 @@ PROBE_CHARS = 4
 _HYPHENS = "-\u2010\u2011"
 _PIECE = re.compile(r"[^\-\u2010\u2011]+")
 _HYPHENATED = re.compile(r"\w[\-\u2010\u2011]\w")
-_IN_WORD = re.compile(r"[\w\-\u2010\u2011]*")
+_IN_WORD = re.compile(rf"[\w\-\u2010\u2011{analysis.MARKS}]*")  # combining marks belong to their word
 _LONGEST_WORD = 64
 _UMLAUT_OF = {"a": "ä", "o": "ö", "u": "ü"}
 
@@ -51,7 +52,8 @@ class Marks:
     def probes(self) -> list[str]:
         """Each term's first characters, lower-case, in every spelling folding may have removed."""
         if self._probes is None:
-            self._probes = sorted({v for t in self.terms | self.surfaces if t for v in _spellings(t[:PROBE_CHARS + 1])})
+            self._probes = sorted({v for t in self.terms | self.surfaces if t
+                                   for v in _spellings(_fold(t)[:PROBE_CHARS + 1])})
         return self._probes
 
     def whole(self, lang: str, word: str) -> bool:
@@ -102,6 +104,8 @@ def spans(text: str, lang: str, marks: Marks) -> list[tuple[int, int]]:
     low = text.lower()
     if len(low) != len(text):  # "İ" lower-cases to two characters: find the probes case by case
         low = "".join(c.lower()[:1] or c for c in text)
+    if lang != "de" and not low.isascii():  # German umlauts are the probes' spellings: no folding needed
+        low = _fold(low)
     places = []
     for probe in marks.probes():
         at = low.find(probe)
@@ -119,7 +123,10 @@ def spans(text: str, lang: str, marks: Marks) -> list[tuple[int, int]]:
         word = text[start:end]
         if not marks.matches(lang, word):
             continue
-        if _HYPHENATED.search(word) and not marks.whole(lang, word):  # "Rhein-Hochwasser": the piece
+        if analysis.UNSPACED_SCRIPT.search(word):  # a run without spaces: only its matching words
+            found += [(start + at, start + at + len(piece)) for piece, at in analysis.word_spans(word)
+                      if marks.matches(lang, piece)]
+        elif _HYPHENATED.search(word) and not marks.whole(lang, word):  # "Rhein-Hochwasser": the piece
             found += [(start + m.start(), start + m.end()) for m in _PIECE.finditer(word)
                       if marks.matches(lang, m.group())]
         else:
@@ -132,6 +139,26 @@ def spans(text: str, lang: str, marks: Marks) -> list[tuple[int, int]]:
         else:
             merged.append((s, e))
     return merged
+
+
+def _fold(text: str) -> str:
+    """Lower-case ``text`` with accents dropped character by character, so offsets stay those of the
+    text: Greek, Spanish or Vietnamese terms (stems without accents) are then substrings of it."""
+    return text.translate(_BASE_LETTER)
+
+
+class _BaseLetters(dict):
+    """``str.translate`` table: a character to its letter without accents (NFD's first character),
+    ς to σ; learnt per character on first sight."""
+
+    def __missing__(self, code: int) -> int:
+        char = chr(code)
+        base = unicodedata.normalize("NFD", char)[:1]
+        self[code] = ord("σ") if char == "ς" else ord(base) if base and base != char else code
+        return self[code]
+
+
+_BASE_LETTER = _BaseLetters()
 
 
 def _word_around(text: str, start: int, end: int) -> tuple[int, int]:

@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+from search import analysis
 from search.index.fields import SURFACE_FIELD
 
 CLEARLY_MORE = 3.0   # a correction must find this many times the articles the word finds
@@ -33,7 +34,11 @@ RARE_SHARE = 0.0002
 EDIT_PRICE = 10.0    # a second edit divides a candidate's frequency by this
 CANDIDATES = 20
 MAX_FORMS_DOCS = 3   # articles read to learn how a completion is spelt
-_WORD = re.compile(r"\w+")
+MAX_RUN = 12         # characters of a run without spaces the word being typed may start in
+_LETTERS = re.compile(rf"[^\W\d_](?:[^\W\d_]|[{analysis.MARKS}])*")  # letters with their combining marks
+_WORD = re.compile(rf"\w(?:\w|[{analysis.MARKS}])*")
+_TYPING = re.compile(rf"\w(?:[\w\-]|[{analysis.MARKS}])*\Z")
+_TRAILING_RUN = re.compile(rf"(?:{analysis.UNSPACED_SCRIPT.pattern})\Z")
 
 
 class Vocabulary(Protocol):
@@ -57,7 +62,7 @@ def correct_word(vocab: Vocabulary, word: str, finds: Callable[[str], int]) -> s
     own = finds(word)
     best: tuple[float, str] | None = None
     for candidate in vocab.top_terms_within(SURFACE_FIELD, surface, 2, 1, CANDIDATES):
-        if candidate == surface or not candidate.isalpha():
+        if candidate == surface or not _LETTERS.fullmatch(candidate):
             continue
         found = finds(candidate)
         if found < (CLEARLY_MORE * own if own else 1):
@@ -73,37 +78,61 @@ def did_you_mean(vocab: Vocabulary, text: str, words: list[str], finds: Callable
                  documents: int) -> str | None:
     """The query text with misspelt words replaced, or None when nothing changes; ``finds(word)`` counts the
     articles a word finds (as typed or through its analysis) among ``documents``."""
-    changed = text
-    for word in dict.fromkeys(words):
-        if not re.fullmatch(r"\w+", word) or len(word) < 3 or finds(word) > max(RARE, RARE_SHARE * documents):
+    fixes: dict[str, str] = {}
+    for word in dict.fromkeys(w for typed in words for w in analysis.query_words(typed)):
+        if word in fixes or not _WORD.fullmatch(word) or len(word) < 3 \
+                or finds(word) > max(RARE, RARE_SHARE * documents):
             continue
         fix = correct_word(vocab, word, finds)
         if fix and fix.lower() != word.lower():
-            changed = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", fix, changed)
+            fixes[word] = fix
+    if not fixes:
+        return None
+    out, last = [], 0
+    for word, start in analysis.word_spans(text):  # whole words only, also inside unspaced runs
+        if word in fixes:
+            out += [text[last:start], fixes[word]]
+            last = start + len(word)
+    changed = "".join(out) + text[last:]
     return changed if changed != text else None
 
 
 def complete(vocab: Vocabulary, text: str, size: int, stop_words: Iterable[str],
              spellings: Callable[[str], list[str]]) -> list[str]:
     """Completions of the last word, most frequent first, as full query strings; ``spellings(word)`` gives
-    the word as a few articles write it."""
-    m = re.search(r"(\w[\w\-]*)$", text or "")
+    the word as a few articles write it.  In a script written without spaces the word being typed starts
+    somewhere in the last run ("新英格" -> "新英格兰"): the longest end of the run that starts an indexed
+    word is completed."""
+    text = text or ""
+    run = _TRAILING_RUN.search(text[-MAX_RUN:])
+    if run is not None:
+        for k in range(len(run.group()), 0, -1):
+            found = _completions(vocab, text[-k:], size, stop_words, spellings)
+            if found:
+                return [text[:-k] + w for w in found]
+        return []
+    m = _TYPING.search(text)
     if not m:
         return []
-    head, partial = text[: m.start()], m.group(1)
+    return [text[: m.start()] + w for w in _completions(vocab, m.group(), size, stop_words, spellings)]
+
+
+def _completions(vocab: Vocabulary, partial: str, size: int, stop_words: Iterable[str],
+                 spellings: Callable[[str], list[str]]) -> list[str]:
+    """Indexed words that ``partial`` starts, in their usual spelling, most frequent first."""
     stops = set(stop_words)
     candidates = [w for w in vocab.top_prefix_terms(SURFACE_FIELD, partial.lower(), 4 * size + 10)
                   if w not in stops and any(c.isalpha() for c in w)]
-    forms = [(w, _usual_form(w, spellings(w))) for w in candidates[:2 * size]]
+    forms = [(w, _usual_form(spellings(w)) or restore_case(partial, w)) for w in candidates[:2 * size]]
     if partial[:1].isupper():  # nouns and names first, as the reader capitalised
         forms.sort(key=lambda wf: not wf[1][:1].isupper())
-    return [head + (form if form.lower().startswith(partial.lower()) else restore_case(partial, word))
+    return [form if form.lower().startswith(partial.lower()) else restore_case(partial, word)
             for word, form in forms[:size]]
 
 
-def _usual_form(word: str, seen: list[str]) -> str:
-    """The spelling articles use most; the word as indexed when none was found."""
-    return Counter(seen).most_common(1)[0][0] if seen else word
+def _usual_form(seen: list[str]) -> str | None:
+    """The spelling articles use most (None when none was seen)."""
+    return Counter(seen).most_common(1)[0][0] if seen else None
 
 
 def spellings_in(texts: Iterable[str], word: str) -> list[str]:

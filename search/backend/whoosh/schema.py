@@ -170,11 +170,14 @@ def display_record(stored: dict[str, Any]) -> dict[str, Any]:
         at = raw.rfind(_SIGNATURE_KEY)
         if at >= 0:
             try:
-                return json.loads(raw[:at] + "}")
+                doc = json.loads(raw[:at] + "}")
+                doc.pop("lead", None)
+                return doc
             except ValueError:
                 pass
     doc = decode_doc(raw)
     doc.pop("signature", None)
+    doc.pop("lead", None)
     return doc
 
 

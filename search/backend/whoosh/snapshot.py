@@ -396,8 +396,19 @@ class Snapshot:
 
     def languages(self) -> set[str]:
         """The analysis chains the documents use."""
+        return {analysis.language_of(code) for code in self.language_mix()}
+
+    def stale_fields(self) -> list[str]:
+        """Text fields holding terms an older analysis made (``analysis.stale_fields``) for some documents."""
         with self._lock:
-            return {analysis.language_of(t.decode()) for t in self.reader.lexicon("language")}
+            return [f for f in analysis.stale_fields(self.reader.schema) if self.reader.field_length(f)]
+
+    def language_mix(self) -> dict[str, float]:
+        """Each language code of the documents and its share of them: the prior of a query's languages."""
+        with self._lock:
+            codes = {t.decode(): self.reader.doc_frequency("language", t) for t in self.reader.lexicon("language")}
+        total = sum(codes.values()) or 1
+        return {code: n / total for code, n in codes.items()}
 
     def totals(self) -> dict[str, Any]:
         live = np.flatnonzero(self.live).astype(np.int32)

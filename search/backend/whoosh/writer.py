@@ -54,6 +54,13 @@ def _open(index_dir: Path, languages: list[str]):
             f"the index in {index_dir} was built by an older Stichwort or for other languages: it lacks "
             f"the field(s) {', '.join(missing)}; rebuild it with: stichwort index --rebuild PATH... "
             f"--index-dir {index_dir}")
+    with ix.reader() as reader:
+        stale = [f for f in analysis.stale_fields(ix.schema) if reader.field_length(f)]
+    if stale:  # new documents' terms would differ from the old ones' in the same field
+        raise StichwortError(
+            f"the index in {index_dir} holds {', '.join(analysis.languages_of_fields(stale))} articles analysed by an older "
+            f"Stichwort, which queries no longer match; rebuild it with: stichwort index --rebuild PATH... "
+            f"--index-dir {index_dir}")
     return ix
 
 
@@ -110,6 +117,12 @@ class WhooshWriter:
             return [self._stored_signature(docnum) for docnum, _ in shared.most_common(limit)]
         query = And([Or([Term("day", d) for d in days]), Or([Term(field, t) for t in terms])])
         return [_signature(hit.fields()) for hit in self._before.search(query, limit=limit, optimize=False)]
+
+    def story_signatures(self, story: str, limit: int) -> list[StoredSignature]:
+        if self._before is None:
+            return []
+        return [_signature(hit.fields()) for hit in self._before.search(Term("story", story), limit=limit,
+                                                                         optimize=False)]
 
     def _postings(self, field: str, term: str) -> list[int]:
         """Document numbers of a term in the index as the run found it (it does not change: kept)."""
@@ -194,7 +207,8 @@ def _signature(fields: dict) -> StoredSignature:
     doc = unpack_doc(fields)
     date = doc.get("date")
     return StoredSignature(fields["id"], doc.get("language", ""), datetime.fromisoformat(date) if date else None,
-                           doc.get("signature", {}), fields.get("story") or fields["id"], doc.get("location") or "")
+                           doc.get("signature", {}), fields.get("story") or fields["id"], doc.get("location") or "",
+                           (doc.get("sources") or [""])[0].lower(), doc.get("lead") or {})
 
 
 def _size(index_dir: Path) -> int:
