@@ -24,7 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "facets": ["location", "source", "category", "language"],
     "recency": {"enabled": False, "half_life_days": 365, "weight": 0.3, "relative_to": "today"},
     "indexing": {"max_file_mb": 32, "max_record_mb": 8, "workers": 2, "batch_size": 10000, "follow_links": False},
-    "stories": {"window_days": 3, "threshold": 0.12},
+    "stories": {"window_days": 3, "threshold": 0.4},
     "search": {"timeout_seconds": 10.0, "max_expansions": 50, "cache_mb": 256},
     "server": {"host": "127.0.0.1", "port": 8080, "workers": None, "public_url": None},
 }

@@ -10,14 +10,17 @@ stays within ``window_days`` from its first to its last article, in one
 language, and holds at most ``MAX_STORY`` articles.  The lead (title, teaser,
 first ``LEAD_CHARS`` of the body: who, what, where) must share something with a
 member's lead: a news round-up or live blog that quotes the story in its tenth
-paragraph is not a report of it.  An exact or near duplicate
-(``DUPLICATE`` cosine with a member) always joins its original.  Candidates
+paragraph is not a report of it.  An outlet's own report of another day (the
+daily figures, a follow-up) starts a story of its own.  An exact or near
+duplicate (``DUPLICATE`` cosine with a member, or the same body as an article of
+the run, however much later) always joins its original.  Candidates
 come from the run's memory of the articles it has signed (``RunMemory``) plus,
 when the run began on a non-empty index, a query on the index as the run found
 it (``StoryAssigner``), whose stories are read whole.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from array import array
 from collections import Counter
@@ -33,13 +36,14 @@ CANDIDATE_TERMS = 12  # a same-story candidate shares one of the article's top t
 INDEX_CANDIDATES = 8  # candidates from the index, per article
 MAX_BUCKET = 256  # the most recent articles kept per (term, day) bucket: undated ones share one bucket
 MAX_UNDATED_DF = 64  # an undated article asks the index only with terms in at most this many articles
-SAME_PLACE_BONUS = 0.1
+SAME_PLACE_BONUS = 0.2  # the same dateline place: strong evidence of the same event (FANG has none to tune it on)
 MAX_STORY = 12  # articles per story: more is a topic, not one event
 SAME_SOURCE = 0.6  # an outlet's second article joins a story it is in only when this close: usually a new event
 MOST = 0.5  # ... and every article must reach the threshold with at least this share of the members
 LEAD_CHARS = 400
 LEAD_TERMS = 40
 LEAD_MIN = 0.05  # the least lead cosine with some member
+COPY_CHARS = 200  # bodies at least this long are fingerprinted: a copy joins its original's story
 DUPLICATE = 0.95  # this close to a member is the same text (a re-sent agency report, a duplicate export)
 UNDATED_PENALTY = 0.4  # the same dateline is strong evidence of the same event
 
@@ -226,6 +230,12 @@ def days_around(date: datetime, window_days: float) -> list[str]:
     return days
 
 
+def fingerprint(article: Article) -> int:
+    """The body up to case and spacing, hashed: a re-sent or re-exported article has the same."""
+    text = " ".join(article.body.lower().split())
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+
+
 def lead_terms(article: Article) -> Counter:
     """The terms of the lead (title twice, teaser, the body's first ``LEAD_CHARS``)."""
     text = f"{article.title}\n{article.title}\n{article.teaser}\n{article.body[:LEAD_CHARS]}"
@@ -253,6 +263,7 @@ class StoryAssigner:
         self._index_df: dict[tuple[str, str], int] = {}
         self._stories: dict[str, Story] = {}  # stories with more than one member, or read from the index
         self._slots: dict[str, int] = {}  # the run memory slot of each article the run signed
+        self._copies: dict[int, str] = {}  # body fingerprint -> the first article of the run with that body
 
     def assign(self, batch: list[tuple[Article, Counter | None]]) -> list[Signed | None]:
         """Each article's signature and story (None for one whose terms could not be worked out)."""
@@ -283,29 +294,37 @@ class StoryAssigner:
                          source=(article.sources or [""])[0].lower(), lead=signature(lead, known, LEAD_TERMS))
             top = list(weights)[:CANDIDATE_TERMS]  # a signature lists its terms by weight, heaviest first
             candidates = run.candidates(doc, top)
+            copied = self._copies.setdefault(fingerprint(article), doc.id) if len(article.body) >= COPY_CHARS else doc.id
+            original = None
+            if copied != doc.id:  # the same body again, maybe weeks later and retitled: the original's story
+                candidates.append(run.signed(self._slots[copied]))
+                original = candidates[-1].story
             if self.index_docs:
                 candidates += self._index_candidates(doc, top)
-            self._join(doc, candidates)
+            self._join(doc, candidates, original)
             self._slots[doc.id] = len(run)
             run.add(doc, top)
             signed.append(doc)
         return signed
 
-    def _join(self, doc: Signed, candidates: list[Signed]) -> None:
-        """Sets ``doc.story``: the most similar story it may join (see the module docstring), or its own."""
+    def _join(self, doc: Signed, candidates: list[Signed], original: str | None = None) -> None:
+        """Sets ``doc.story``: the story of the article it copies (``original``), else the most similar
+        story it may join (see the module docstring), else its own."""
         best: tuple[float, str, list[float]] | None = None
         for story_id in dict.fromkeys(c.story for c in candidates if c.id != doc.id and c.language == doc.language):
             story, members = self._story(story_id, candidates)
-            if not members or not story.spans(doc.date, self.window):
+            if not members:
                 continue
             sim, sims, duplicate = story_similarity(doc, members, story.norm2)
-            if duplicate:
+            if duplicate or story_id == original:  # a copy joins its original's story whenever it came
                 best = (math.inf, story_id, sims)
                 break
+            if not story.spans(doc.date, self.window):
+                continue
             if len(members) >= MAX_STORY or leads_apart(doc, members):
                 continue
             sim = adjusted(sim, doc, members[0])
-            needed = SAME_SOURCE if doc.source and any(m.source == doc.source for m in members) else self.threshold
+            needed = self._needed(doc, members)
             close = sum(adjusted(s, doc, members[0]) >= self.threshold for s in sims)
             if sim >= needed and close >= MOST * len(members) and (best is None or sim > best[0]):
                 best = (sim, story_id, sims)
@@ -318,6 +337,17 @@ class StoryAssigner:
         if story is None:  # a run article's story of one: remember it as a story now
             story = self._stories[story_id] = Story.of(self._members(story_id, candidates), [self._slots[story_id]])
         story.add(len(self.run), doc.date, sims)
+
+    def _needed(self, doc: Signed, members: list[Signed]) -> float:
+        """The similarity ``doc`` needs: an outlet's own next-day report (the daily figures, a follow-up)
+        is a new event unless it duplicates one; on the same day it needs ``SAME_SOURCE``."""
+        own = [m for m in members if doc.source and m.source == doc.source]
+        if not own:
+            return self.threshold
+        day = doc.date.date() if doc.date else None
+        if any(m.date is not None and day is not None and m.date.date() != day for m in own):
+            return math.inf
+        return SAME_SOURCE
 
     def _story(self, story_id: str, candidates: list[Signed]) -> tuple[Story, list[Signed]]:
         """The story and its members' signatures: known to the run, a run article alone, or read from the index."""
