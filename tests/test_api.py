@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -16,7 +15,6 @@ try:
 except ImportError:  # tests/ imported as a package
     from tests.web_conftest_helpers import HOSTILE_ARTICLES, hostile_index
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 HIT_KEYS = {"id", "score", "title", "teaser", "url", "date", "location", "sources", "category", "language",
             "story_id", "more_in_story", "highlights"}
 TOP_KEYS = {"query", "total", "page", "size", "next_cursor", "took_ms", "hits", "facets", "date_histogram",
@@ -583,8 +581,3 @@ def test_create_app_opens_the_index_itself(demo_index):
     r = app.test_client().get("/api/health")
     assert r.status_code == 200 and r.get_json()["documents"] > 0
 
-
-def test_web_layer_never_imports_whoosh():
-    for path in WEB_DIR.rglob("*.py"):
-        text = path.read_text("utf-8")
-        assert not re.search(r"^\s*(from|import)\s+whoosh", text, re.M), path

@@ -24,6 +24,9 @@ except ImportError:  # tests/ imported as a package
 ROOT = Path(__file__).resolve().parents[1]
 
 
+pytestmark = pytest.mark.slow  # scripts/test --fast leaves these out
+
+
 def index(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "search", "index", "--json", *args], capture_output=True, text=True,
                           cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=timeout)

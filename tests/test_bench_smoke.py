@@ -15,6 +15,9 @@ TARGETS = {"index_throughput_vs_baseline": (">=", 3.0), "query_p50_vs_baseline":
            "http_p95_100k_vs_10k": ("<=", 2.0), "index_size_vs_baseline": ("<=", 1.0)}
 
 
+pytestmark = pytest.mark.slow  # scripts/test --fast leaves these out
+
+
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory):
     if not DATA.is_file():

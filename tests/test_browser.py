@@ -10,9 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 try:
-    from web_conftest_helpers import CHROMIUM, CHROMIUM_ARGS, require_chromium, start_live_server
+    from web_conftest_helpers import start_live_server
 except ImportError:  # tests/ imported as a package
     from tests.web_conftest_helpers import start_live_server
+
+
+pytestmark = pytest.mark.slow  # scripts/test --fast leaves these out
 
 
 @pytest.fixture(scope="module")

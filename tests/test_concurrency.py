@@ -31,6 +31,9 @@ BATCHES, PER_BATCH = 10, 20
 MARKER = "zqmarker"
 
 
+pytestmark = pytest.mark.slow  # scripts/test --fast leaves these out
+
+
 def write_batches(directory: Path) -> None:
     directory.mkdir(parents=True)
     for b in range(BATCHES):

@@ -26,6 +26,9 @@ import crashtest as ct  # noqa: E402
 KILLS = 5
 
 
+pytestmark = pytest.mark.slow  # scripts/test --fast leaves these out
+
+
 @pytest.fixture(scope="module")
 def work(tmp_path_factory):
     base = tmp_path_factory.mktemp("crash")

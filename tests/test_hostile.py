@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote, urlencode
 import pytest
 
 try:
-    from web_conftest_helpers import CHROMIUM, CHROMIUM_ARGS, parse_html, require_chromium, start_live_server
+    from web_conftest_helpers import parse_html, start_live_server
 except ImportError:  # tests/ imported as a package
     from tests.web_conftest_helpers import parse_html, start_live_server
 
@@ -63,6 +63,9 @@ SUGGEST_QUERY = f"{QUERY_PAYLOAD} Giftartikl"
 SEARCH_QUERY = f"{SCRIPT} {IMG} Giftartikel"
 
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy")
+
+
+pytestmark = pytest.mark.slow  # scripts/test --fast leaves these out
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,8 @@ import pytest
 
 from web.server import BackgroundServer, default_workers, gunicorn_argv
 
+pytestmark = pytest.mark.slow  # scripts/test --fast leaves these out
+
 
 def fetch(url, timeout=10):
     """(status, headers, body bytes) — HTTP errors are answers too."""

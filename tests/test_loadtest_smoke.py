@@ -7,8 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "loadtest.py"
+
+
+pytestmark = pytest.mark.slow  # scripts/test --fast leaves these out
 
 
 def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -227,7 +227,8 @@ def _reference(engine, q: str, filters: dict, date_from: str | None) -> list[dic
 
 
 @pytest.mark.parametrize("q", ["", "Bahn", "Hochwasser Köln Pegel", "Ukraine OR Zinsen"])
-@pytest.mark.parametrize("filters", [{}, {"location": ["Köln, Deutschland"]}, {"source": ["a.de"], "category": ["Wetter"]}])
+@pytest.mark.parametrize("filters", [{}, {"location": ["Köln, Deutschland"]},
+                                     {"source": ["a.de"], "category": ["Wetter"]}])
 def test_totals_facets_histograms_and_story_sizes_match_a_reference(any_engine, q, filters):
     date_from = "2021-03-01" if filters else None
     result = any_engine.search(q, filters=filters, date_from=date_from, size=100, collapse=False, highlight=False)

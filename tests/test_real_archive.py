@@ -14,7 +14,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-
 from conftest import shared_data
 
 pytestmark = pytest.mark.slow

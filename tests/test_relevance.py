@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import shared_data
 
 GOLDEN = Path(__file__).parent / "golden" / "demo_top10.json"

@@ -143,7 +143,8 @@ def test_autocomplete_and_did_you_mean_use_whole_words(mixed_engine, lang, short
     for i in range(4):
         for w in surface(mixed_engine.get(f"{lang}-00-{i}")["body"]):
             words[w] = words.get(w, 0) + 1
-    word = max((w for w in words if len(w) >= shortest and not w.isdigit() and w not in stops), key=lambda w: (words[w], len(w)))
+    word = max((w for w in words if len(w) >= shortest and not w.isdigit() and w not in stops),
+               key=lambda w: (words[w], len(w)))
     assert word in mixed_engine.suggest(word[:-1])
     if lang == "hi":
         misspelt = word[:-2] + word[-1] + word[-2]  # the last two letters swapped

@@ -159,7 +159,8 @@ def test_exact_match_outranks_part_only_match(tmp_path):
     from search.index.indexer import Indexer
     src = tmp_path / "a.jsonl"
     src.write_text("\n".join(json.dumps(d) for d in [
-        {"id": "part", "title": "Neue Sicherheitsgarantien", "body": "Die Sicherheitsgarantien gelten.", "language": "de"},
+        {"id": "part", "title": "Neue Sicherheitsgarantien", "body": "Die Sicherheitsgarantien gelten.",
+         "language": "de"},
         {"id": "whole", "title": "Neue Garantie", "body": "Die Garantie gilt.", "language": "de"},
     ]))
     Indexer(load_config(index_dir=tmp_path / "i")).index_paths([src])

@@ -6,13 +6,14 @@ import random
 from pathlib import Path
 
 import pytest
-
-from search.errors import NotFound
 from conftest import DEMO
 
 from search.errors import NotFound
 
 QUERIES = ["Garantie", "Bahnstreik Berlin", '"Deutsche Bahn"', "Hochwasser Köln", "Ukraine", "Stromausfall"]
+
+
+pytestmark = pytest.mark.slow  # scripts/test --fast leaves these out
 
 
 def _corpus(path: Path, n: int, prefix: str = "a") -> Path:

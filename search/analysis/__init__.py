@@ -116,7 +116,8 @@ def query_words(text: str) -> list[str]:
 #: scripts (their stop lists are Whoosh's, as before).
 _KEPT_SINCE_1 = frozenset({"da", "de", "en", "es", "fi", "fr", "hu", "it", "nl", "no", "pt", "ru", "sv", "tr"})
 #: Chain version -> the languages whose terms it changed.
-_CHANGED_IN: dict[int, Callable[[str], bool]] = {2: lambda lang: lang not in _KEPT_SINCE_1, 3: lambda lang: lang == "de"}
+_CHANGED_IN: dict[int, Callable[[str], bool]] = {2: lambda lang: lang not in _KEPT_SINCE_1,
+                                                 3: lambda lang: lang == "de"}
 
 
 def languages_of_fields(fields: list[str]) -> list[str]:

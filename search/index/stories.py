@@ -294,7 +294,8 @@ class StoryAssigner:
                          source=(article.sources or [""])[0].lower(), lead=signature(lead, known, LEAD_TERMS))
             top = list(weights)[:CANDIDATE_TERMS]  # a signature lists its terms by weight, heaviest first
             candidates = run.candidates(doc, top)
-            copied = self._copies.setdefault(fingerprint(article), doc.id) if len(article.body) >= COPY_CHARS else doc.id
+            copied = (self._copies.setdefault(fingerprint(article), doc.id) if len(article.body) >= COPY_CHARS
+                      else doc.id)
             original = None
             if copied != doc.id:  # the same body again, maybe weeks later and retitled: the original's story
                 candidates.append(run.signed(self._slots[copied]))

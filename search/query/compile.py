@@ -196,8 +196,8 @@ class Compiler:
         if w.wildcard:
             words = self.vocabulary.top_prefix_terms(SURFACE_FIELD, surface, limit + 1)
         else:
-            words = self.vocabulary.top_terms_within(SURFACE_FIELD, surface, w.fuzzy, min(FUZZY_PREFIX, len(surface) - 1),
-                                                     limit + 1)
+            words = self.vocabulary.top_terms_within(SURFACE_FIELD, surface, w.fuzzy,
+                                                     min(FUZZY_PREFIX, len(surface) - 1), limit + 1)
         if len(words) > limit:
             words = words[:limit]
             self.notes.append(f"{w.text}{'*' if w.wildcard else '~'}: only the {limit} most frequent of the words "
@@ -238,7 +238,8 @@ class Compiler:
             self.marks.update(terms)
             for role in self.roles(p.field):
                 fname, boost = text_field(role, lang), self.boosts.get(role, 1.0)
-                alts.append(P.Phrase(fname, tuple(terms), 1, boost) if len(terms) > 1 else P.Term(fname, terms[0], boost))
+                alts.append(P.Phrase(fname, tuple(terms), 1, boost) if len(terms) > 1
+                            else P.Term(fname, terms[0], boost))
         return _sum(alts)
 
     def meta(self, w: Word) -> P.Node:

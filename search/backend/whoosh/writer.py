@@ -58,8 +58,8 @@ def _open(index_dir: Path, languages: list[str]):
         stale = [f for f in analysis.stale_fields(ix.schema) if reader.field_length(f)]
     if stale:  # new documents' terms would differ from the old ones' in the same field
         raise StichwortError(
-            f"the index in {index_dir} holds {', '.join(analysis.languages_of_fields(stale))} articles analysed by an older "
-            f"Stichwort, which queries no longer match; rebuild it with: stichwort index --rebuild PATH... "
+            f"the index in {index_dir} holds {', '.join(analysis.languages_of_fields(stale))} articles analysed "
+            f"by an older Stichwort, which queries no longer match; rebuild it with: stichwort index --rebuild PATH... "
             f"--index-dir {index_dir}")
     return ix
 
