@@ -157,7 +157,7 @@ def json_schema(tp: Any) -> dict[str, Any]:
         return {**json_schema(args[0]), "description": args[1]}
     if origin in (Union, types.UnionType):
         kinds = [a for a in args if a is not type(None)]
-        inner = json_schema(kinds[0]) if len(kinds) == 1 else {"anyOf": [json_schema(a) for a in kinds]}
+        inner: dict[str, Any] = json_schema(kinds[0]) if len(kinds) == 1 else {"anyOf": [json_schema(a) for a in kinds]}
         if type(None) in args and "type" in inner:
             inner["type"] = [inner["type"], "null"]
         return inner
@@ -178,6 +178,7 @@ def json_schema(tp: Any) -> dict[str, Any]:
 def object_schema(td: type) -> dict[str, Any]:
     """The full object schema of a TypedDict: properties, required keys, no others."""
     hints = typing.get_type_hints(td, include_extras=True)
-    required = [k for k in hints if k in td.__required_keys__]
+    required_keys = typing.cast(Any, td).__required_keys__  # a TypedDict class; typing has no type for one
+    required = [k for k in hints if k in required_keys]
     return {"type": "object", "required": required, "additionalProperties": False,
             "properties": {k: json_schema(v) for k, v in hints.items()}}

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
-from werkzeug.datastructures import MultiDict
-
 from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response as BaseResponse
 
 from search.analysis import language_of
 from search.contract import MAX_QUERY_CHARS
@@ -69,7 +70,12 @@ def language_name(code: object) -> str:
 @bp.app_template_global()
 def article_url(id: str, context: str | None = None) -> str:
     """An article's page; ``context`` (a search's query string) gives it the way back and the words to mark."""
-    return url_for("ui.article", id=id, **({"from": context} if context else {}))
+    return url_for("ui.article", id=id, **_from(context))
+
+
+def _from(context: str | None) -> dict[str, Any]:
+    """The ``from`` URL parameter, when there is one (a Python keyword: passed as a mapping)."""
+    return {"from": context} if context else {}
 
 
 @bp.app_template_global()
@@ -78,7 +84,7 @@ def story_url(id: str) -> str:
 
 
 @bp.app_template_global()
-def source_links(sources: object) -> list[tuple[str, str | None]]:
+def source_links(sources: str | Iterable[object] | None) -> list[tuple[str, str | None]]:
     if isinstance(sources, str):
         sources = [sources]
     return [source_link(s) for s in (sources or []) if str(s or "").strip()]
@@ -119,7 +125,7 @@ def _remember_language(response: Response) -> Response:
 
 
 @bp.get("/favicon.ico")
-def favicon() -> Response:
+def favicon() -> BaseResponse:
     return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
@@ -404,8 +410,8 @@ def article(id: str) -> tuple[str, int] | str:
         same_story=[h for h in same["articles"] if h.get("id") != id][:STORY_ON_ARTICLE],
         story_size=same["size"],
         related=_shown_related(engine, id) if with_related else None,
-        related_fragment=url_for("ui.article", id=id, fragment="related", **({"from": back} if back else {})),
-        related_page=url_for("ui.article", id=id, related="1", **({"from": back} if back else {})),
+        related_fragment=url_for("ui.article", id=id, fragment="related", **_from(back)),
+        related_page=url_for("ui.article", id=id, related="1", **_from(back)),
         original_url=external_url(doc.get("url")),
         back_url=url_for("ui.search") + ("?" + back if back else ""),
         context=back,

@@ -117,7 +117,7 @@ class SnowballFilter(Filter):
 
     def __init__(self, lang: str):
         self.lang = lang
-        self._stemmer = None
+        self._stemmer: Stemmer.Stemmer | None = None
 
     def __getstate__(self) -> dict:  # the schema is pickled; the C stemmer is not picklable
         return {"lang": self.lang, "_stemmer": None}

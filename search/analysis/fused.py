@@ -61,7 +61,7 @@ class FusedChain(Composable):
                 self._fold = step.fold
             else:  # pragma: no cover - a chain with a step this loop cannot do
                 raise TypeError(f"FusedChain cannot fuse {type(step).__name__}")
-        self._stemmer = None
+        self._stemmer: Stemmer.Stemmer | None = None
         self._terms: dict[str, str] = {}  # lower-case word -> index term
         self.indexed_version = self.VERSION  # what the index it was unpickled from was written with
 
@@ -69,7 +69,7 @@ class FusedChain(Composable):
         return {"lang": self.lang, "version": self.VERSION}
 
     def __setstate__(self, state: dict) -> None:  # also the state older indexes pickled
-        self.__init__(state["lang"])
+        FusedChain.__init__(self, state["lang"])
         self.indexed_version = state.get("version", 1)
 
     def __call__(self, value: str, positions=False, chars=False, keeporiginal=False, removestops=True,
@@ -167,7 +167,7 @@ class FusedChain(Composable):
         terms = self._index_terms(surface)
         term_of = dict(zip(surface, terms))
         poses = dict(zip(terms, occurrences.values()))
-        weights: dict[str, float] = dict(zip(terms, map(len, occurrences.values())))
+        weights = dict(zip(terms, map(len, occurrences.values())))
         if len(poses) < len(distinct):  # words that stem alike ("Impfung", "Impfungen") share a term
             shared = {t for t, n in Counter(terms[:len(distinct)]).items() if n > 1}
             for term in shared:

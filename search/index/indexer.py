@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from search import analysis
 from search.backend import open_writer
@@ -239,6 +240,7 @@ class _Run:
                 self._fail(f, item, read=True)
             else:
                 articles.append((item, tf))
+        assert self.claims is not None  # set when the run starts
         verdicts = self.claims.judge([a for a, _ in articles], f.name, f.own_ids)
         for (article, tf), verdict in zip(articles, verdicts):
             if verdict.failure:
@@ -261,6 +263,7 @@ class _Run:
         holding its last documents, as a batch is flushed only before another article is added."""
         if f.status == REPORT:
             if f.clean:  # it failed before but reads cleanly now (a limit was raised): read it for real
+                assert self.claims is not None  # set when the run starts
                 self.claims.release(f.accepted)
                 f.accepted.clear()
                 self.pool.reread(f.source)
@@ -328,10 +331,11 @@ class _Run:
         if f in last:
             out.records[last[f]]["src"] = final
         elif f.last_record is not None:  # its last document went out with an earlier batch: mark it again
-            out.records.append(dict(f.last_record, src=final))
+            out.records.append({**f.last_record, "src": final})
             out.delete_ids.append(f.last_record["id"])
         own = f.own_ids or set()
         if f.clean:
+            assert self.claims is not None  # set when the run starts
             gone = [doc_id for doc_id in own if not self.claims.claimed(doc_id)]
             out.delete_ids += gone
             credit.removed[f] += len(gone)
@@ -393,7 +397,7 @@ class _disk_full_reported:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind, exc, tb) -> bool:
+    def __exit__(self, kind, exc, tb) -> Literal[False]:
         if not isinstance(exc, OSError) or exc.errno not in _DISK_FULL:
             return False
         summary = self.run.summary

@@ -52,7 +52,7 @@ class ParsePool:
         try:
             while self._queue or pending:
                 for task in tasks:
-                    pending.append(task if isinstance(task, Piece) else pool.submit(*task))
+                    pending.append(task if isinstance(task, Piece) else pool.submit(task[0], task[1]))
                     while len(pending) > WINDOW * self.workers:
                         yield _result(pending.popleft())
                 if pending:

@@ -334,10 +334,10 @@ class StoryAssigner:
             return
         _, story_id, sims = best
         doc.story = story_id
-        story = self._stories.get(story_id)
-        if story is None:  # a run article's story of one: remember it as a story now
-            story = self._stories[story_id] = Story.of(self._members(story_id, candidates), [self._slots[story_id]])
-        story.add(len(self.run), doc.date, sims)
+        joined = self._stories.get(story_id)
+        if joined is None:  # a run article's story of one: remember it as a story now
+            joined = self._stories[story_id] = Story.of(self._members(story_id, candidates), [self._slots[story_id]])
+        joined.add(len(self.run), doc.date, sims)
 
     def _needed(self, doc: Signed, members: list[Signed]) -> float:
         """The similarity ``doc`` needs: an outlet's own next-day report (the daily figures, a follow-up)

@@ -16,8 +16,12 @@ import threading
 import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from search.analysis import BIGRAM, NEUTRAL, SNOWBALL, language_of
+
+if TYPE_CHECKING:
+    from py3langid.langid import LanguageIdentifier
 
 MIN_WORDS = 3  # below this, detection is a guess
 MIN_UNSPACED = 6  # characters of Thai, Chinese, ... that tell their language as well as three words
@@ -52,7 +56,7 @@ class _QueryIdentifier:
     they change; a model per language set would be 30 MB each)."""
 
     def __init__(self) -> None:
-        self._ident = None
+        self._ident: LanguageIdentifier | None = None
         self._known: set[str] = set()
         self._codes: tuple[str, ...] | None = None
         self._lock = threading.Lock()
@@ -125,7 +129,7 @@ def query_languages(text: str, available: list[str], *, confident: float = 0.9,
     posterior = _posterior(text, candidates, prior)
     if not posterior:
         return candidates
-    best = max(posterior, key=posterior.get)
+    best = max(posterior, key=posterior.__getitem__)
     if posterior[best] >= confident:
         return [best]
     return [lang for lang in candidates if posterior.get(lang, 0.0) >= MIN_SHARE] or [best]

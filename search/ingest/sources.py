@@ -51,12 +51,12 @@ class SourceFile:
         return display_path(self.path)
 
 
-def discover(paths: Iterable[str | Path], follow_links: bool = False) -> Iterator[SourceFile | ReadFailure]:
+def discover(paths: Iterable[str | os.PathLike[str]], follow_links: bool = False) -> Iterator[SourceFile | ReadFailure]:
     """Files under ``paths`` in a deterministic order, skipping hidden names; each once."""
-    paths = [Path(os.path.abspath(raw)) for raw in paths]
-    roots = [os.path.realpath(p) for p in paths]
+    absolute = [Path(os.path.abspath(raw)) for raw in paths]
+    roots = [os.path.realpath(p) for p in absolute]
     seen: set[Path] = set()
-    for path in paths:
+    for path in absolute:
         walker = _Walker(path, roots, follow_links)
         for item in walker.start():
             if isinstance(item, SourceFile):

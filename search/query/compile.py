@@ -112,7 +112,9 @@ class Compiler:
             if clause.occur == "not":
                 must_not.append(node)
             else:
-                must.setdefault(clause.node.field, []).append(node)
+                meta = clause.node
+                assert isinstance(meta, (Word, Phrase)) and meta.field is not None  # only metadata clauses come here
+                must.setdefault(meta.field, []).append(node)
         if not must and not must_not:
             return result
         return P.Filter(result, tuple(_sum(alts) for alts in must.values()), tuple(must_not))

@@ -51,8 +51,11 @@ def date_range(spec: str) -> DateRange:
     """The range a date expression stands for (see the module docstring)."""
     spec = spec.strip()
     if ".." in spec:
-        lo, hi = spec.split("..", 1)
-        return DateRange(date_bounds(lo)[0] if lo.strip() else None, date_bounds(hi)[1] if hi.strip() else None)
+        lo_text, hi_text = spec.split("..", 1)
+        return DateRange(
+            date_bounds(lo_text)[0] if lo_text.strip() else None,
+            date_bounds(hi_text)[1] if hi_text.strip() else None,
+        )
     m = _OPERATOR.match(spec)
     if m:
         op, rest = m.groups()

@@ -86,6 +86,7 @@ def tokenize(text: str) -> list[tuple[str, str]]:
     out = []
     for m in _TOKEN.finditer(text):
         kind = m.lastgroup
+        assert kind is not None  # every alternative is a named group
         out.append((kind, m.group(kind)))
     return out
 
@@ -105,7 +106,7 @@ class _Parser:
         return tok
 
     def parse_or(self) -> object:
-        options = [self.parse_and()]
+        options: list[object] = [self.parse_and()]
         while (tok := self.peek()) is not None and tok[0] == "word" and OPERATORS.get(tok[1]) == "OR":
             self.take()
             options.append(self.parse_and())
@@ -183,7 +184,7 @@ def _word(text: str, field: str | None = None) -> Word | None:
         text = text.replace(":", " ").strip()
         if not text:
             return None
-    wildcard = fuzzy = False
+    wildcard, fuzzy = False, 0
     if text.endswith("*") and len(text.rstrip("*")) >= 2 and field != "date":
         text, wildcard = text.rstrip("*"), True
     elif (m := re.fullmatch(r"(.+?)~([12])?", text)) and field != "date":
@@ -191,7 +192,7 @@ def _word(text: str, field: str | None = None) -> Word | None:
     text = text.strip("*~") if field != "date" else text
     if not text:
         return None
-    return Word(text, field, wildcard, int(fuzzy))
+    return Word(text, field, wildcard, fuzzy)
 
 
 def parse(text: str) -> tuple[object, list[str]]:

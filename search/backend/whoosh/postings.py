@@ -85,7 +85,7 @@ def _read_blocks(postfile, offset: int, length: int, with_values: bool) -> Posti
         block = memoryview(raw)[pos + 4: pos + 4 + size]
         stream = io.BytesIO(block)
         count, _maxid, _maxweight, compression, _mnlen, _mxlen = pickle.load(stream)
-        data = block[stream.tell():]
+        data: bytes | memoryview = block[stream.tell():]
         if compression:
             data = zlib.decompress(data)
         ids, weights, vals = pickle.loads(data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import pickle
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 from whoosh import columns
@@ -24,6 +25,9 @@ from search.index.fields import TEXT_ROLES, text_field  # noqa: F401 - re-export
 
 class _Fused:
     """A Whoosh format fed by a fused chain's term lists instead of one Token per word."""
+
+    field_boost: float  # the Whoosh format's, which this is mixed into
+    _encode: Callable[[list[int]], bytes]  # each subclass's own encoding of a term's positions
 
     def fused_items(self, value: str, analyzer: FusedChain,
                     mode: str = "index") -> list[tuple[bytes, int, float, bytes]]:

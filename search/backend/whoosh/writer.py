@@ -128,6 +128,7 @@ class WhooshWriter:
         """Document numbers of a term in the index as the run found it (it does not change: kept)."""
         ids = self._ids.get((field, term))
         if ids is None:
+            assert self._before is not None  # only story_candidates asks, with an index to ask
             try:
                 ids = list(self._before.reader().postings(field, term).all_ids())
             except TermNotFound:
@@ -140,6 +141,7 @@ class WhooshWriter:
         if found is None:
             if len(self._signatures) >= 4096:  # the articles sharing rare terms repeat: keep the last few
                 self._signatures.clear()
+            assert self._before is not None  # only story_candidates asks, with an index to ask
             found = self._signatures[docnum] = _signature(self._before.stored_fields(docnum))
         return found
 
