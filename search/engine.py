@@ -45,7 +45,7 @@ from search.query.compile import Compiler
 from search.query.cursor import Cursors
 from search.query.dates import request_range
 from search.query.parse import parse, plain_words
-from search.results import collect, highlight, suggest
+from search.results import collect, copies, highlight, suggest
 from search.results.highlight import Marks
 from search.results.match import Budget, Timeout
 from search.results.search import Recency, SearchRequest
@@ -221,9 +221,10 @@ class Engine:
         snap = state.snap
         docnum = self._docnum(snap, doc_id)
         record = state.display(docnum)
-        same = [d for d in snap.story_members(record.story) if d != docnum]
-        same.sort(key=lambda d: state.display(d).display.get("date") or "")
-        exclude = set(same) | {docnum}
+        members = [d for d in snap.story_members(record.story) if d != docnum]
+        members.sort(key=lambda d: state.display(d).display.get("date") or "")
+        exclude = set(members) | {docnum}
+        same = copies.distinct(members, lambda d: state.display(d).display, {copies.copy_key(record.display)})
         doc = {"language": record.display.get("language"), "signature": state.signatures.weights(docnum)}
         rel = snap.related(doc, exclude, size, state.signatures)
         vector = state.signatures.of(docnum)

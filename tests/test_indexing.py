@@ -50,6 +50,7 @@ def test_sample_stored_fields(sample_index):
     assert doc["body"].startswith("US-Präsident Donald Trump")
 
 
+@pytest.mark.slow
 def test_reindex_updates_in_place_and_skips_unchanged(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
@@ -70,6 +71,7 @@ def test_reindex_updates_in_place_and_skips_unchanged(tmp_path):
     assert search_ids(idx, "sinkt") == ["a1"]
 
 
+@pytest.mark.slow
 def test_bad_files_are_reported_and_good_ones_indexed(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
@@ -106,6 +108,7 @@ def test_bad_files_are_reported_and_good_ones_indexed(tmp_path):
     assert search_ids(idx, "Nachricht") == ["g1"]
 
 
+@pytest.mark.slow
 def test_delete_and_stats(tmp_path):
     idx = tmp_path / "idx"
     assert run_cli("index", "--index-dir", str(idx), str(DEMO)).returncode == 0

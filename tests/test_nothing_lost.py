@@ -26,6 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
 
 
+pytestmark = pytest.mark.slow  # scripts/test --fast leaves these out
+
+
 def word(n: int) -> str:
     """A made-up word only article ``n`` has."""
     return f"qv{n:03d}zx"

@@ -142,3 +142,17 @@ def test_the_labelled_sample_is_still_how_stories_group(stories):
     changed = [g["ids"] for g in sample if stories[story_of[g["ids"][0]]] != set(g["ids"])]
     assert not changed, f"{len(changed)} labelled groups formed differently: re-label {SAMPLE.name}"
     assert len(sample) == 50 and sum(g["pure"] for g in sample) / len(sample) >= 0.95
+
+
+def test_copies_are_listed_once_among_the_same_story(fang, stories, articles):
+    """One URL exported several times is one report: "Gleiche Meldung bei" does not repeat it, nor list the
+    article's own copies."""
+    urls: dict[str, list[str]] = defaultdict(list)
+    for doc_id, a in articles.items():
+        if a.get("url"):
+            urls[a["url"]].append(doc_id)
+    copied = max(urls.values(), key=len)
+    assert len(copied) >= 4
+    same = fang.related(copied[0])["same_story"]
+    assert all(h["url"] != articles[copied[0]]["url"] for h in same)
+    assert len({h["url"] for h in same}) == len(same)
