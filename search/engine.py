@@ -232,7 +232,8 @@ class Engine:
         same = [d for d in snap.story_members(record.story) if d != docnum]
         same.sort(key=lambda d: state.display(d).display.get("date") or "")
         exclude = set(same) | {docnum}
-        doc = {"language": record.display.get("language"), "signature": state.signatures.weights(docnum)}
+        doc = {"language": record.display.get("language"), "signature": state.signatures.weights(docnum),
+               "vector": state.signatures.of(docnum)}
         rel = snap.related(doc, exclude, size, state.signatures)
         vector = state.signatures.of(docnum)
         sims = state.signatures.cosines(vector, [d for d, _ in rel]).tolist()
