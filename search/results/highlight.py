@@ -251,14 +251,21 @@ def fragments(text: str, marks: list[tuple[int, int]], size: int = FRAGMENT_CHAR
         return [_window(text, [], 0, _end(text, 0, size))]
     windows = []
     starts, ends = [a for a, _ in marks], [b for _, b in marks]  # ascending both: marks never overlap
-    for s, _ in marks:
-        lo = max(0, s - size // 3)
-        lo = text.rfind(" ", 0, lo) + 1 if lo else 0
-        hi = _end(text, lo, size)
-        count = max(0, bisect_right(ends, hi) - bisect_left(starts, lo))  # the marks inside [lo, hi]
-        windows.append((count, lo, hi))
+    rfind, length, before = text.rfind, len(text), size // 3
+    for s in starts:  # a window around each mark (``_end`` inlined: a hit has a dozen marks)
+        lo = rfind(" ", 0, s - before) + 1 if s > before else 0
+        hi = lo + size
+        if hi < length:
+            cut = rfind(" ", lo, hi)
+            if cut > lo:
+                hi = cut
+        else:
+            hi = length
+        count = bisect_right(ends, hi) - bisect_left(starts, lo)  # the marks inside [lo, hi]
+        windows.append((-count if count > 0 else 0, lo, hi))
+    windows.sort()  # most marks first, then the earliest (equal starts have equal ends)
     chosen: list[tuple[int, int]] = []
-    for _, lo, hi in sorted(windows, key=lambda w: (-w[0], w[1])):
+    for _, lo, hi in windows:
         if all(hi <= a or lo >= b for a, b in chosen):
             chosen.append((lo, hi))
         if len(chosen) == limit:
