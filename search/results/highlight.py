@@ -160,8 +160,11 @@ def spans(text: str, lang: str, marks: Marks) -> list[tuple[int, int]]:
     for place in places:  # a page's hits hold a few dozen: _word_around and the decision inlined
         if place < done:
             continue  # another probe inside a word already looked at
-        before = text[place - _LONGEST_WORD if place > _LONGEST_WORD else 0:place][::-1]
-        start = place - in_word(before).end()
+        if place and _in_word_char(text[place - 1]):
+            before = text[place - _LONGEST_WORD if place > _LONGEST_WORD else 0:place][::-1]
+            start = place - in_word(before).end()
+        else:  # most probes start their word
+            start = place
         end = in_word(text, place + 1).end()
         while start < end and text[start] in _HYPHENS:
             start += 1
@@ -188,6 +191,12 @@ def spans(text: str, lang: str, marks: Marks) -> list[tuple[int, int]]:
         else:
             merged.append((s, e))
     return merged
+
+
+def _in_word_char(char: str) -> bool:
+    """Whether ``_IN_WORD`` takes ``char`` (``\\w`` is what ``str.isalnum`` accepts, and the underscore)."""
+    return (char.isalnum() or char == "_" or char in _HYPHENS
+            or (ord(char) < 0x10000 and unicodedata.category(char)[0] == "M"))  # analysis.MARKS
 
 
 def _fold(text: str) -> str:
