@@ -265,11 +265,12 @@ def queries(spec: dict) -> dict:
             if ok:
                 totals[name][q["label"]] = total
     samples: dict[str, dict[str, list[float]]] = {name: {} for name in variants}
-    for _ in range(rounds):  # variants interleaved round by round, so drift hits all alike
-        for name, (qs, call) in variants.items():
-            for q in qs:
-                if q["label"] in errors.get(name, {}) or q["label"] in errors.get("stichwort", {}) \
-                        and name.startswith("stichwort"):
+    asked = {name: {q["label"] for q in qs} for name, (qs, _) in variants.items()}
+    for _ in range(rounds):  # each query through every variant in turn: the machine's load drifts, and a
+        for q in queryset:   # variant timed minutes after another would compare with another load
+            for name, (_, call) in variants.items():
+                if q["label"] not in asked[name] or q["label"] in errors.get(name, {}) \
+                        or q["label"] in errors.get("stichwort", {}) and name.startswith("stichwort"):
                     continue
                 t0 = time.perf_counter()
                 ok, total = attempt(name, q, call)

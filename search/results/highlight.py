@@ -241,9 +241,11 @@ def escape(text: str) -> str:
 def mark(text: str, marks: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:
     end = len(text) if end is None else end
     out, pos = [], start
-    for s, e in marks:
-        if e <= start or s >= end:
+    for s, e in marks:  # ascending, never overlapping
+        if e <= start:
             continue
+        if s >= end:
+            break
         out.append(escape(text[pos:s]))
         out.append(f"<mark>{escape(text[s:e])}</mark>")
         pos = e
