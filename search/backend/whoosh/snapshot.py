@@ -314,6 +314,18 @@ class Snapshot:
         with self._lock:
             return self.reader.doc_frequency(field, term)
 
+    def learn_words(self, learned: set[str]) -> None:
+        """Teach query-side decompounding the surface words of the segments not in ``learned`` (then added):
+        from the vocabulary arrays did-you-mean reads anyway, instead of a second walk of each term table."""
+        for segid, leaf, _ in self.segments:
+            if segid not in learned:
+                vocab = self._vocabulary(segid, leaf, SURFACE_FIELD)
+                cuts = vocab.offsets.tolist()
+                blob = vocab.blob
+                analysis.learn_words(blob[a:b].decode("utf-8") for a, b in zip(cuts, cuts[1:]))
+                if not segid.startswith("@"):  # a segment without an id is learned again, as analysis does
+                    learned.add(segid)
+
     def warm_up(self) -> None:
         """Decode what any first query reads (lengths and norms of the text fields, facet, month and story
         ordinals, dates, the surface vocabulary did-you-mean walks), so a server does it before it serves
