@@ -60,7 +60,7 @@ for p in (str(HERE), str(ROOT)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-from benchlib import corpus, queryset, report
+from benchlib import corpus, queryset, report, tantivy_engine
 from benchlib.measure import run_child
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "fang-covid-de" / "corpus.jsonl"
@@ -86,6 +86,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--docs", type=int, help="largest corpus size (default 100000; below 10000 only that size runs)")
     ap.add_argument("--sizes", help="explicit comma-separated sizes, e.g. 1000,5000 (overrides --docs)")
     ap.add_argument("--json", dest="json_out", help="write raw figures, ratios and targets as JSON here")
+    ap.add_argument("--markdown", dest="md_out", help="write the table and the targets as Markdown here")
     ap.add_argument("--data", default=str(DEFAULT_DATA), help="fang-covid-de corpus.jsonl (default: %(default)s)")
     ap.add_argument("--workers", default=None,
                     help="Stichwort indexing worker counts, comma-separated (default: 1 and the configured default)")
@@ -152,9 +153,13 @@ class Budget:
         return msg
 
 
-def bench_size(n: int, args, data: Path, work: Path, budget: Budget, rates: dict, first_ids: list[str],
+def bench_size(n: int, args, data: Path, work: Path, budget: Budget, rates: dict, first: list[dict],
                default_workers: int, workers: list[int]) -> dict:
     size_dir = work / f"n{n}"
+    first_ids = [r["id"] for r in first]
+    wanted = set(queryset.related_ids(first_ids))
+    related_texts = {r["id"]: "\n".join(t for t in (r.get("title"), r.get("body")) if t)
+                     for r in first if r["id"] in wanted}
     log(f"\n== {n:,} documents ==")
     t0 = time.monotonic()
     derived = corpus.derive(data, n, size_dir / "corpus")
@@ -212,6 +217,11 @@ def bench_size(n: int, args, data: Path, work: Path, budget: Budget, rates: dict
     baseline_dir = size_dir / "baseline-index"
     out["baseline"] = (index_run("baseline", "baseline", {"shards": shards, "index_dir": str(baseline_dir)}, True)
                        if per_doc else dict(per_doc_skip))
+    # 2b. tantivy, the speed anchor (every size: it is quick)
+    tantivy_dir = size_dir / "tantivy-index"
+    missing = tantivy_engine.available()
+    out["tantivy"] = ({"skipped": missing} if missing else
+                      index_run("tantivy", "tantivy", {"shards": shards, "index_dir": str(tantivy_dir)}, True))
     # 3. Stichwort with the default workers
     index_dirs = {w: size_dir / f"stichwort-w{w}" for w in workers}
     out["stichwort"] = {}
@@ -226,9 +236,11 @@ def bench_size(n: int, args, data: Path, work: Path, budget: Budget, rates: dict
         log("  queries in-process ...")
         qs = queryset.build(queryset.related_ids(first_ids))
         # past --per-doc-max one round (readers' variant: with highlights) after a short warm-up
-        spec = {"index_dir": str(index_dirs[default_workers]), "queries": qs, "no_highlight": per_doc,
+        spec = {"index_dir": str(index_dirs[default_workers]), "queries": qs, "no_highlight": True,
                 "rounds": args.rounds if per_doc else 1, "warmup": "all" if per_doc else "per_kind",
-                "baseline_dir": str(baseline_dir) if out["baseline"].get("complete") else None}
+                "baseline_dir": str(baseline_dir) if out["baseline"].get("complete") else None,
+                "tantivy_dir": str(tantivy_dir) if out["tantivy"].get("complete") else None,
+                "related_texts": related_texts}
         res = child("queries", spec, max(budget.left() - reserve + query_estimate, 60))
         out["queries"] = report.query_figures(res)
         if res.get("status") == "ok":
@@ -266,7 +278,7 @@ def bench_size(n: int, args, data: Path, work: Path, budget: Budget, rates: dict
         out["stichwort"][f"workers_{w}"] = index_run(
             f"stichwort-w{w}", "stichwort", {"shards": shards, "index_dir": str(index_dirs[w]), "workers": w}, False)
     if not args.keep:
-        for d in list(index_dirs.values()) + [baseline_dir, size_dir / "corpus"]:
+        for d in list(index_dirs.values()) + [baseline_dir, tantivy_dir, size_dir / "corpus"]:
             shutil.rmtree(d, ignore_errors=True)
     out["seconds"] = round(time.monotonic() - t0, 1)
     return out
@@ -349,7 +361,8 @@ def run(args, data: Path, work: Path, default_workers: int, workers: list[int]) 
     load_start = os.getloadavg()[0]
     from benchlib.phases import code_fingerprint
     code_start = code_fingerprint(ROOT)
-    first_ids = [r["id"] for r in corpus.load_real(data, min(args.size_list))]
+    first = corpus.load_real(data, min(args.size_list))
+    first_ids = [r["id"] for r in first]
     log(f"Stichwort benchmark: sizes {', '.join(f'{s:,}' for s in args.size_list)}; workers {workers}; "
         f"budget {args.max_minutes:g} min; work dir {work}")
     rates: dict = {}
@@ -358,7 +371,7 @@ def run(args, data: Path, work: Path, default_workers: int, workers: list[int]) 
         if budget.left() < 60:
             budget.note(f"size {n:,} skipped: budget exhausted")
             break
-        sizes.append(bench_size(n, args, data, work, budget, rates, first_ids, default_workers, workers))
+        sizes.append(bench_size(n, args, data, work, budget, rates, first, default_workers, workers))
     ratios, targets, basis = report.ratios(sizes, default_workers)
     from benchlib.phases import code_fingerprint
     codes = {c for s in sizes for c in _codes(s)} | {code_start, code_fingerprint(ROOT)}
@@ -402,6 +415,14 @@ def run(args, data: Path, work: Path, default_workers: int, workers: list[int]) 
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=1, ensure_ascii=False))
         log(f"JSON written to {out}")
+    if args.md_out:
+        out = _user_path(args.md_out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        head = (f"`scripts/bench {' '.join(sys.argv[1:])}` at commit {result['git']['commit']}"
+                f"{' (dirty)' if result['git']['dirty'] else ''}, {result['started']}; "
+                f"{result['machine']['cpus']} CPUs, 1-min load {loads[0]} -> {loads[1]}\n\n")
+        out.write_text(head + report.markdown(result) + "".join(f"\nnote: {n}" for n in budget.notes + notes) + "\n")
+        log(f"Markdown written to {out}")
     return 0
 
 

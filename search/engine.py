@@ -46,7 +46,7 @@ from search.query.cursor import Cursors
 from search.query.dates import request_range
 from search.query.parse import parse, plain_words
 from search.results import collect, copies, highlight, suggest
-from search.results.highlight import Marks
+from search.results.highlight import Marks, WordTerms
 from search.results.match import Budget, Timeout
 from search.results.search import Recency, SearchRequest
 from search.results.signatures import Signatures
@@ -100,6 +100,14 @@ class Engine:
             state = self._state
         return state
 
+    def warm_up(self) -> None:
+        """Read what the first search needs now rather than while a reader waits (a server calls this
+        before it forks its workers)."""
+        snap = self._current().snap
+        if hasattr(snap, "warm_up"):
+            snap.warm_up()
+        self._recency(snap)
+
     def close(self) -> None:
         self.backend.close()
 
@@ -135,7 +143,7 @@ class Engine:
                 budget=budget))
         except Timeout as exc:
             raise Unavailable(f"{exc}; try fewer or more specific words", retry_after=5) from None
-        marks = Marks(compiler.marks, compiler.surfaces)
+        marks = Marks(compiler.marks, compiler.surfaces, state.word_terms)
         hits = [self._hit(snap, doc, score, marks if highlight else None, matches.story_sizes)
                 for doc, score in matches.page]
         total = matches.total
@@ -215,7 +223,7 @@ class Engine:
         compiler = Compiler(langid.query_languages(q, state.languages, prior=state.language_mix), self.config.boosts, state.snap,
                             analysed=state.analysed)
         compiler.compile(tree)
-        return Marks(compiler.marks, compiler.surfaces)
+        return Marks(compiler.marks, compiler.surfaces, state.word_terms)
 
     def _related(self, state: _CommitState, doc_id: str, size: int) -> Related:
         snap = state.snap
@@ -225,7 +233,8 @@ class Engine:
         members.sort(key=lambda d: state.display(d).display.get("date") or "")
         exclude = set(members) | {docnum}
         same = copies.distinct(members, lambda d: state.display(d).display, {copies.copy_key(record.display)})
-        doc = {"language": record.display.get("language"), "signature": state.signatures.weights(docnum)}
+        doc = {"language": record.display.get("language"), "signature": state.signatures.weights(docnum),
+               "vector": state.signatures.of(docnum)}
         rel = snap.related(doc, exclude, size, state.signatures)
         vector = state.signatures.of(docnum)
         sims = state.signatures.cosines(vector, [d for d, _ in rel]).tolist()
@@ -294,6 +303,7 @@ class _CommitState:
         self.languages = languages
         self.compiler = compiler
         self.analysed: dict = {}  # query words' terms: the index's vocabulary decides compound splits
+        self.word_terms = WordTerms()  # the same for the words of the articles shown: what they are marked by
         self.language_mix: dict[str, float] = {}  # the prior of a query's languages
         self.related: OrderedDict[tuple[str, int], Related] = OrderedDict()
         self._spellings: dict[str, list[str]] = {}

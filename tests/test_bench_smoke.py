@@ -58,18 +58,33 @@ def test_queries_cover_every_kind_and_find_things(bench):
     assert q["status"] == "ok" and q["doc_count"] == 300
     assert q["queries"] >= 60 and report["query_set"]["queries"] >= 60
     assert set(q["stichwort"]["by_kind"]) == {"word", "two", "three", "phrase", "filter", "sort", "related"}
-    assert set(q["baseline"]["by_kind"]) == {"word", "two", "three", "phrase"}
-    for variant in ("stichwort", "stichwort_no_highlight", "baseline"):
+    assert set(q["baseline"]["by_kind"]) == {"word", "two", "three", "phrase", "related"}
+    anchors = ("tantivy", "tantivy_highlight") if report["sizes"][0]["tantivy"].get("complete") else ()
+    for variant in ("stichwort", "stichwort_no_highlight", "baseline", *anchors):
         stats = q[variant]["word_phrase"]
         assert stats["n"] > 0 and 0 < stats["p50_ms"] <= stats["p95_ms"] <= stats["p99_ms"]
     assert q["queries_with_hits"]["stichwort"] >= 0.9 * q["queries"]  # facet filters and sorting do match
     assert all(n > 0 for label, n in q["totals"]["stichwort"].items() if label.startswith(("filter", "related")))
+    assert q["first_call_ms"]["open_ms"] > 0 and q["first_call_ms"]["related"] > 0
+
+
+def test_tantivy_anchor_runs_or_says_why_not(bench):
+    report, stdout = bench
+    anchor = report["sizes"][0]["tantivy"]
+    assert "tantivy: throughput" in stdout
+    if "skipped" in anchor:
+        assert "tantivy" in anchor["skipped"]
+    else:
+        assert anchor["complete"] and anchor["docs"] == 300
+        assert set(report["sizes"][0]["queries"]["tantivy"]["by_kind"]) == {"word", "two", "three", "phrase", "related"}
 
 
 def test_http_levels(bench):
     report, _ = bench
     http = report["sizes"][0]["http"]
     assert set(http["levels"]) == {"1", "4", "16"}
+    assert http["startup_seconds"] <= http["first_query_seconds"]
+    assert http["memory"]["tree_pss_mb"] > 0 and len(http["memory"]["processes"]) >= 2  # master and workers
     for level in http["levels"].values():
         assert level["requests"] > 0 and level["errors"] == 0 and level["throughput_rps"] > 0
         assert level["p50_ms"] <= level["p95_ms"] <= level["p99_ms"]
@@ -86,6 +101,21 @@ def test_ratios_and_targets(bench):
         assert (t["op"], t["target"]) == (op, threshold)
         value = report["ratios"][name]
         assert t["pass"] is (None if value is None else (value >= threshold if op == ">=" else value <= threshold))
+    for name in ("query_p50_no_highlight_vs_baseline", "highlight_vs_no_highlight_p50", "related_p50_vs_search_p50",
+                 "first_query_after_start_s"):
+        assert report["targets"][name]["value"] > 0
+    for name in ("query_p50_large_vs_small", "query_p50_no_highlight_vs_tantivy_large", "http_16_clients_rps_large"):
+        assert report["targets"][name]["pass"] is None  # one size: nothing to compare
+
+
+def test_markdown_has_the_targets(bench, tmp_path):
+    report, _ = bench
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from benchlib.report import markdown
+    text = markdown(report)
+    assert "| 300 docs |" in text
+    for name in report["targets"]:
+        assert f"| {name} |" in text
 
 
 def test_synthetic_articles_recombine_real_paragraphs_deterministically():

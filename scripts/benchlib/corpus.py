@@ -25,6 +25,7 @@ at least ``min_shards`` files: the indexer hands *files* to its process pool
 """
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from dataclasses import dataclass
@@ -83,23 +84,29 @@ def synthesize(real: list[dict], count: int, seed: int = SEED):
 
 
 def derive(source: Path, n_docs: int, out_dir: Path, *, shard_mb: float = 16.0, min_shards: int = 8) -> Derived:
-    """Write a corpus of ``n_docs`` documents as JSONL shards into ``out_dir``."""
+    """Write a corpus of ``n_docs`` documents as JSONL shards into ``out_dir``, streaming: a million
+    synthetic articles are never held in memory at once."""
     out_dir.mkdir(parents=True, exist_ok=True)
     real = load_real(source, n_docs)
     synth_count = max(0, n_docs - len(real))
-    lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in real]
-    lines += [json.dumps(r, ensure_ascii=False) + "\n" for r in synthesize(real, synth_count)]
-    total = sum(len(s.encode("utf-8")) for s in lines)
-    n_shards = max(min_shards, -(-total // int(shard_mb * 1e6)))
-    n_shards = min(n_shards, max(1, len(lines)))
-    per = -(-len(lines) // n_shards)
-    shards = []
+    real_lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in real]
+    mean = sum(len(x.encode("utf-8")) for x in real_lines) / max(1, len(real_lines))
+    estimate = mean * n_docs  # synthetic articles take their paragraph count from real ones: about as long
+    n_shards = max(min_shards, -(-int(estimate) // int(shard_mb * 1e6)))
+    n_shards = min(n_shards, max(1, n_docs))
+    per = -(-n_docs // n_shards)
+    lines = itertools.chain(real_lines, (json.dumps(r, ensure_ascii=False) + "\n"
+                                         for r in synthesize(real, synth_count)))
+    shards: list[Path] = []
+    total = 0
     for i in range(n_shards):
-        chunk = lines[i * per:(i + 1) * per]
+        chunk = list(itertools.islice(lines, per))
         if not chunk:
             break
         path = out_dir / f"part-{i:03d}.jsonl"
-        path.write_text("".join(chunk), encoding="utf-8")
+        text = "".join(chunk)
+        path.write_text(text, encoding="utf-8")
+        total += len(text.encode("utf-8"))
         shards.append(path)
     desc = (f"{len(real):,} real FANG-COVID articles (seeded shuffle)"
             + (f" + {synth_count:,} synthetic (paragraphs of different real articles recombined, "

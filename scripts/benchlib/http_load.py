@@ -20,7 +20,7 @@ from pathlib import Path
 
 from web.server import gunicorn_argv, stop_gunicorn
 
-from .measure import latency_stats
+from .measure import _pss, _rss, latency_stats, tree
 
 HOST = "127.0.0.1"
 
@@ -32,12 +32,16 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    def __init__(self, root: Path, index_dir: Path, log_path: Path, workers: int | None = None):
+    def __init__(self, root: Path, index_dir: Path, log_path: Path, workers: int | None = None,
+                 first_path: str | None = None):
         self.root, self.index_dir, self.log_path = root, index_dir, log_path
+        self.first_path = first_path
         self.workers = workers
         self.proc: subprocess.Popen | None = None
         self.port = 0
         self.startup_seconds = None
+        self.first_query_seconds = None
+        self.first_query_ms = None
 
     def argv(self, port: int) -> list[str]:
         """The server ``stichwort serve`` runs (``web.server.gunicorn_argv``), without the access log."""
@@ -61,6 +65,12 @@ class Gunicorn:
                     status, body = get(self.port, "/api/health", timeout=2)
                     if status == 200 and json.loads(body).get("status") == "ok":
                         self.startup_seconds = round(time.monotonic() - started, 2)
+                        if self.first_path:  # what a reader waits for after a restart: the first results page
+                            t0 = time.monotonic()
+                            status, _ = get(self.port, self.first_path, timeout=timeout)
+                            if status == 200:
+                                self.first_query_ms = round((time.monotonic() - t0) * 1000, 1)
+                                self.first_query_seconds = round(time.monotonic() - started, 2)
                         return self
                 except (OSError, http.client.HTTPException, ValueError):
                     pass
@@ -155,8 +165,11 @@ def run(root: Path, index_dir: Path, log_path: Path, paths: list[str], levels: l
         max_requests: int, log=sys.stderr) -> dict:
     out: dict = {"server": " ".join(gunicorn_argv(HOST, 0, None, access_log=False)[1:]),
                  "seconds_per_level": seconds, "max_requests_per_level": max_requests, "levels": {}}
-    with Gunicorn(root, index_dir, log_path) as server:
+    with Gunicorn(root, index_dir, log_path, first_path=paths[0]) as server:
         out["startup_seconds"] = server.startup_seconds
+        out["first_query_seconds"] = server.first_query_seconds
+        out["first_query_ms"] = server.first_query_ms
+        out["memory_idle"] = server_memory(server.proc.pid)
         warm = run_level(server.port, paths, 4, max(2.0, seconds), 2 * len(paths))  # both workers, every path
         out["warmup"] = {"requests": warm["requests"], "errors": warm["errors"]}
         for clients in levels:
@@ -165,4 +178,15 @@ def run(root: Path, index_dir: Path, log_path: Path, paths: list[str], levels: l
                   f"{stats['throughput_rps']} req/s, p50 {stats['p50_ms']} ms, p95 {stats['p95_ms']} ms, "
                   f"errors {stats['errors']}", file=log, flush=True)
             out["levels"][str(clients)] = stats
+        out["memory"] = server_memory(server.proc.pid)
     return out
+
+
+def server_memory(pid: int) -> dict:
+    """PSS of the server's process tree (pages shared after fork count once) and of each process, in MB."""
+    pids = tree(pid)
+    per = [{"pid": p, "pss_mb": round(_pss(p) / 2**20, 1), "rss_mb": round(_rss(p) / 2**20, 1)} for p in pids]
+    return {"tree_pss_mb": round(sum(x["pss_mb"] for x in per), 1),
+            "tree_rss_mb": round(sum(x["rss_mb"] for x in per), 1),
+            "worker_pss_mb": max((x["pss_mb"] for x in per if x["pid"] != pid), default=None),
+            "processes": per}

@@ -4,13 +4,25 @@ from __future__ import annotations
 from .measure import latency_stats
 from .queryset import BASELINE_KINDS, KINDS
 
-TARGETS = {  # name -> (operator, threshold, what it compares)
+TARGETS = {  # name -> (operator, threshold, what it compares); "small" is 10,000 docs (or the smallest size)
     "index_throughput_vs_baseline": (">=", 3.0, "Stichwort docs/s (default config workers) / baseline docs/s"),
     "query_p50_vs_baseline": ("<=", 0.5, ("in-process p50, word/two/three/phrase queries, "
                                           "engine.search(size=10, highlight=True) / plain Whoosh")),
     "http_p95_100k_vs_10k": ("<=", 2.0, "HTTP p95 at the highest client count, largest complete size / smallest"),
     "index_size_vs_baseline": ("<=", 1.0, "Stichwort index bytes (default config workers) / baseline index bytes"),
+    "query_p50_no_highlight_vs_baseline": ("<=", 0.25, "small size: p50 without highlights / plain Whoosh p50"),
+    "query_p50_no_highlight_vs_tantivy": ("<=", 20.0, "small size: p50 without highlights / tantivy p50"),
+    "query_p50_no_highlight_vs_tantivy_large": ("<=", 20.0, "largest size: p50 without highlights / tantivy p50"),
+    "highlight_vs_no_highlight_p50": ("<=", 2.0, ("small size: p50 with highlights / without (highlighting the "
+                                                  "10 hits costs no more than the search)")),
+    "query_p50_large_vs_small": ("<=", 3.0, "p50 without highlights, largest size / smallest"),
+    "http_16_clients_rps_large": (">=", 61.0, "HTTP req/s at 16 clients, largest size (10x the 6.1 req/s of before)"),
+    "related_p50_vs_search_p50": ("<=", 5.0, "largest size: related (uncached) p50 / search p50 without highlights"),
+    "first_query_after_start_s": ("<=", 2.0, "largest size: seconds from starting the server to the first results"),
 }
+# the anchors' word/phrase p50 shown beside Stichwort's
+VARIANTS = (("stichwort", "Stichwort, highlight"), ("stichwort_no_highlight", "Stichwort, no highlight"),
+            ("baseline", "baseline plain Whoosh"), ("tantivy", "tantivy"), ("tantivy_highlight", "tantivy, highlight"))
 
 
 def _rate(docs: int | None, seconds: float | None) -> float | None:
@@ -51,6 +63,7 @@ def query_figures(res: dict) -> dict:
     out["errors"] = res.get("errors") or {}
     out["failed_queries"] = {v: len(e) for v, e in out["errors"].items()}
     out["raw_ms"] = samples
+    out["first_call_ms"] = res.get("first_call_ms")
     if res.get("status") not in (None, "ok"):
         out["error"] = res.get("error")
     return out
@@ -84,6 +97,7 @@ def ratios(sizes: list[dict], default_workers: int) -> tuple[dict, dict, dict]:
             r["query_p50_vs_baseline"] = _div(q["stichwort"]["word_phrase"]["p50_ms"], base)
             r["query_p50_no_highlight_vs_baseline"] = _div(q["stichwort_no_highlight"]["word_phrase"]["p50_ms"], base)
         basis["size"] = top["docs"]
+    _query_ratios(sizes, key, r, basis)
     with_http = [s for s in sizes if s.get("http", {}).get("levels") and s.get("stichwort", {}).get(key, {}).get("complete")]
     if len(with_http) >= 2:
         small, large = with_http[0], with_http[-1]
@@ -95,12 +109,47 @@ def ratios(sizes: list[dict], default_workers: int) -> tuple[dict, dict, dict]:
             r["http_p95_large_vs_small_by_clients"] = by_clients
             basis["http_sizes"] = [small["docs"], large["docs"]]
             basis["http_clients"] = int(top_level)
+    if with_http:
+        large = with_http[-1]
+        rps16 = large["http"]["levels"].get("16", {}).get("throughput_rps")
+        r["http_16_clients_rps_large" if len(with_http) >= 2 else "http_16_clients_rps"] = rps16
+        r["first_query_after_start_s"] = large["http"].get("first_query_seconds")
+        r["server_pss_mb"] = (large["http"].get("memory") or {}).get("tree_pss_mb")
+        basis["http_large"] = large["docs"]
     targets = {}
     for name, (op, threshold, what) in TARGETS.items():
         value = r.get(name)
         ok = None if value is None else (value >= threshold if op == ">=" else value <= threshold)
         targets[name] = {"op": op, "target": threshold, "value": value, "pass": ok, "compares": what}
     return r, targets, basis
+
+
+def _p50(size: dict, variant: str, subset: str = "word_phrase", kind: str | None = None) -> float | None:
+    q = size.get("queries", {}).get(variant) or {}
+    st = (q.get("by_kind") or {}).get(kind) if kind else q.get(subset)
+    return (st or {}).get("p50_ms")
+
+
+def _query_ratios(sizes: list[dict], key: str, r: dict, basis: dict) -> None:
+    """The issue's latency ratios: at 10,000 docs (else the smallest size with queries) and the largest."""
+    measured = [s for s in sizes if s.get("queries", {}).get("stichwort_no_highlight")
+                and s.get("stichwort", {}).get(key, {}).get("complete")]
+    if not measured:
+        return
+    small = next((s for s in measured if s["docs"] == 10_000), measured[0])
+    large = measured[-1]
+    nohl = _p50(small, "stichwort_no_highlight")
+    r["query_p50_no_highlight_vs_baseline"] = _div(nohl, _p50(small, "baseline"))
+    r["query_p50_no_highlight_vs_tantivy"] = _div(nohl, _p50(small, "tantivy"))
+    r["highlight_vs_no_highlight_p50"] = _div(_p50(small, "stichwort"), nohl)
+    r["query_p50_highlight_vs_baseline_small"] = _div(_p50(small, "stichwort"), _p50(small, "baseline"))
+    r["related_p50_vs_search_p50"] = _div(_p50(large, "stichwort", kind="related"),
+                                          _p50(large, "stichwort_no_highlight"))
+    basis["small"], basis["large"] = small["docs"], large["docs"]
+    if large is not small:
+        r["query_p50_no_highlight_vs_tantivy_large"] = _div(_p50(large, "stichwort_no_highlight"),
+                                                            _p50(large, "tantivy"))
+        r["query_p50_large_vs_small"] = _div(_p50(large, "stichwort_no_highlight"), nohl)
 
 
 # -- the table ------------------------------------------------------------------------
@@ -131,9 +180,8 @@ def _index_cells(f: dict | None) -> tuple[str, str, str]:
             + ("PSS" if f.get("peak_tree_pss_mb") else "RSS"), _cpu(f))
 
 
-def table(report: dict) -> str:
+def _rows(report: dict) -> list[tuple[str, list[str]]]:
     sizes = report["sizes"]
-    key_default = f"workers_{report['default_workers']}"
     rows: list[tuple[str, list[str]]] = []
     rows.append(("documents (real + synthetic)", [f"{s['corpus']['real']:,} + {s['corpus']['synthetic']:,}" for s in sizes]))
     rows.append(("input JSONL MB (shards)", [f"{s['corpus']['mb']:,.1f} ({s['corpus']['shards']})" for s in sizes]))
@@ -142,8 +190,8 @@ def table(report: dict) -> str:
          if s.get("analysis", {}).get("status") == "ok" else s.get("analysis", {}).get("status", "-")) for s in sizes]))
     rows.append(("analysis only: CPU, load", [_cpu(s["analysis"]) if s.get("analysis", {}).get("status") == "ok"
                                                else "-" for s in sizes]))
-    runs = [("baseline plain Whoosh", "baseline", None)] + [(f"Stichwort workers={w}", "stichwort", f"workers_{w}")
-                                                          for w in report["workers"]]
+    runs = [("baseline plain Whoosh", "baseline", None), ("tantivy", "tantivy", None)] + [
+        (f"Stichwort workers={w}", "stichwort", f"workers_{w}") for w in report["workers"]]
     for label, kind, sub in runs:
         cells = [_index_cells(s.get(kind, {}).get(sub) if sub else s.get(kind)) for s in sizes]
         rows.append((f"{label}: throughput", [c[0] for c in cells]))
@@ -157,10 +205,9 @@ def table(report: dict) -> str:
         return (f"{docs:,} docs, " if docs is not None else "") + ("complete" if q["index_complete"] else "PARTIAL")
 
     rows.append(("index for queries and HTTP (Stichwort default workers)", [used(s) for s in sizes]))
-    for variant, label in (("stichwort", "Stichwort, highlight"), ("stichwort_no_highlight", "Stichwort, no highlight"),
-                           ("baseline", "baseline")):
+    for variant, label in VARIANTS:
         for subset, sub_label in (("word_phrase", "word+phrase"), ("all", "all kinds")):
-            if variant == "baseline" and subset == "all":
+            if not variant.startswith("stichwort") and subset == "all":
                 continue
             cells = []
             for s in sizes:
@@ -178,12 +225,28 @@ def table(report: dict) -> str:
         return f"{failed.get('stichwort', 0)} / {failed.get('baseline', 0)}"
 
     rows.append(("queries failing (Stichwort / baseline)", [failing(s) for s in sizes]))
-    for kind in ("filter", "sort", "related"):
+    for variant, kind in (("stichwort", "filter"), ("stichwort", "sort"), ("stichwort", "related"),
+                          ("baseline", "related"), ("tantivy", "related")):
         cells = []
         for s in sizes:
-            st = s.get("queries", {}).get("stichwort", {}).get("by_kind", {}).get(kind)
-            cells.append(f"{_n(st['p50_ms'], '{:.1f}')} / {_n(st['p95_ms'], '{:.1f}')}" if st and st.get("n") else "-")
-        rows.append((f"query ms p50/p95 {kind}", cells))
+            st = s.get("queries", {}).get(variant, {}).get("by_kind", {}).get(kind)
+            cells.append(f"{_n(st['p50_ms'], '{:.1f}')} / {_n(st['p95_ms'], '{:.1f}')} / {_n(st['p99_ms'], '{:.1f}')}"
+                         if st and st.get("n") else "-")
+        name = {"stichwort": "", "baseline": " (plain Whoosh more_like)",
+                "tantivy": " (tantivy more-like-this)"}[variant]
+        rows.append((f"query ms p50/p95/p99 {kind}{name}" + (" uncached" if kind == "related" else ""), cells))
+    rows.append(("first calls ms after Engine() (open; word, related)", [
+        (lambda f: f"{_n(f.get('open_ms'), '{:.0f}')}; {_n(f.get('word'), '{:.0f}')}, {_n(f.get('related'), '{:.0f}')}"
+         if f else "-")(s.get("queries", {}).get("first_call_ms")) for s in sizes]))
+    rows.append(("server start: health s, first results s (its ms)", [
+        (f"{_n(h.get('startup_seconds'), '{:.2f}')}, {_n(h.get('first_query_seconds'), '{:.2f}')} "
+         f"({_n(h.get('first_query_ms'), '{:.0f}')})" if (h := s.get("http") or {}).get("levels") else "-")
+        for s in sizes]))
+    rows.append(("server memory MB: tree PSS idle / after load, worker PSS", [
+        (f"{_n((h.get('memory_idle') or {}).get('tree_pss_mb'), '{:,.0f}')} / "
+         f"{_n((h.get('memory') or {}).get('tree_pss_mb'), '{:,.0f}')}, "
+         f"{_n((h.get('memory') or {}).get('worker_pss_mb'), '{:,.0f}')}" if (h := s.get("http") or {}).get("levels")
+         else "-") for s in sizes]))
     levels = sorted({c for s in sizes for c in s.get("http", {}).get("levels", {})}, key=int)
     for c in levels:
         cells = []
@@ -193,6 +256,30 @@ def table(report: dict) -> str:
                          f"{_n(st['throughput_rps'], '{:.1f}')} r/s" + (f" {st['errors']} err" if st.get("errors") else "")
                          if st and st.get("requests") else "-")
         rows.append((f"HTTP {c:>2} clients p50/p95/p99, req/s", cells))
+    return rows
+
+
+def _verdict(t: dict) -> str:
+    return {True: "pass", False: "FAIL", None: "not measured"}[t["pass"]]
+
+
+def markdown(report: dict) -> str:
+    """The same table and targets as Markdown (for docs/performance.md)."""
+    rows = _rows(report)
+    sizes = report["sizes"]
+    out = ["| | " + " | ".join(f"{s['docs']:,} docs" for s in sizes) + " |",
+           "|---|" + "---|" * len(sizes)]
+    out += [f"| {label} | " + " | ".join(c.replace("|", "/") for c in cells) + " |" for label, cells in rows]
+    out += ["", "| target | compares | value | target | verdict |", "|---|---|---|---|---|"]
+    out += [f"| {name} | {t['compares']} | {_n(t['value'], '{:.3f}')} | {t['op']} {t['target']:g} | {_verdict(t)} |"
+            for name, t in report["targets"].items()]
+    return "\n".join(out) + "\n"
+
+
+def table(report: dict) -> str:
+    rows = _rows(report)
+    sizes = report["sizes"]
+    key_default = f"workers_{report['default_workers']}"
     header = ("", [f"{s['docs']:,} docs" for s in sizes])
     width0 = max(len(r[0]) for r in rows + [header])
     widths = [max(len(r[1][i]) for r in rows + [header]) for i in range(len(sizes))]
@@ -204,13 +291,15 @@ def table(report: dict) -> str:
     lines.append(sep)
     basis = report.get("ratio_basis", {})
     for name, t in report["targets"].items():
-        verdict = {True: "pass", False: "FAIL", None: "not measured"}[t["pass"]]
+        verdict = _verdict(t)
         lines.append(f"{name:<{width0}}  {_n(t['value'], '{:.3f}'):>8}  target {t['op']} {t['target']:<4}  {verdict}")
     extra = {k: v for k, v in report["ratios"].items() if k not in report["targets"] and not isinstance(v, dict)}
     if extra:
         lines.append("also: " + ", ".join(f"{k} {_n(v, '{:.3f}')}" for k, v in extra.items()))
     if basis:
-        lines.append(f"(ratios at {basis.get('size', '-'):,} docs; Stichwort = {key_default}"
+        lines.append(f"(index ratios at {basis.get('size', 0):,} docs; "
+                     f"latency ratios small = {basis.get('small', 0):,}, "
+                     f"largest = {basis.get('large', 0):,} docs; Stichwort = {key_default}"
                      + (f"; HTTP {basis['http_sizes'][0]:,} vs {basis['http_sizes'][1]:,} docs at "
                         f"{basis['http_clients']} clients" if basis.get("http_sizes") else "") + ")")
     return "\n".join(lines)

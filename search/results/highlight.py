@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from html import escape
+from html import escape as _html_escape
 
 from search import analysis
 
@@ -35,6 +36,25 @@ _HYPHENATED = re.compile(r"\w[\-\u2010\u2011]\w")
 _IN_WORD = re.compile(rf"[\w\-\u2010\u2011{analysis.MARKS}]*")  # combining marks belong to their word
 _LONGEST_WORD = 64
 _UMLAUT_OF = {"a": "ä", "o": "ö", "u": "ü"}
+_NOT, _WHOLE, _UNSPACED, _PIECES = range(4)  # how a word is marked (``Marks.kind``)
+
+
+MAX_ANALYSED = 200_000  # words whose index terms a ``WordTerms`` keeps before it starts afresh
+
+
+class WordTerms(dict):
+    """Index terms of words of the text as the index analysed them, shared by the searches of one commit (the
+    vocabulary that splits compounds is the commit's): a word of a page is analysed once, not per query."""
+
+    def of(self, lang: str, word: str, mode: str) -> tuple[str, ...]:
+        key = (mode, lang, word)
+        found = self.get(key)
+        if found is None:
+            found = tuple(analysis.terms(lang, word, mode=mode) if mode == "index" else analysis.terms(lang, word)[:1])
+            if len(self) >= MAX_ANALYSED:
+                self.clear()
+            self[key] = found
+        return found
 
 
 @dataclass
@@ -43,8 +63,10 @@ class Marks:
 
     terms: set[str] = field(default_factory=set)
     surfaces: set[str] = field(default_factory=set)
+    analysed: WordTerms = field(default_factory=WordTerms)
     _decided: dict[tuple[str, str], bool] = field(default_factory=dict)
     _probes: list[str] | None = None
+    _kinds: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.terms or self.surfaces)
@@ -61,7 +83,7 @@ class Marks:
         key = ("whole", lang, word)
         known = self._decided.get(key)  # type: ignore[call-overload]
         if known is None:
-            known = word.lower() in self.surfaces or any(t in self.terms for t in analysis.terms(lang, word)[:1])
+            known = word.lower() in self.surfaces or any(t in self.terms for t in self.analysed.of(lang, word, "query"))
             self._decided[key] = known  # type: ignore[index]
         return known
 
@@ -71,9 +93,27 @@ class Marks:
         known = self._decided.get(key)
         if known is None:
             low = word.lower()
-            known = low in self.surfaces or any(t in self.terms for t in analysis.terms(lang, word, mode="index"))
+            known = low in self.surfaces or any(t in self.terms for t in self.analysed.of(lang, word, "index"))
             self._decided[key] = known
         return known
+
+    def kinds(self, lang: str) -> dict[str, int]:
+        """How each word of ``lang`` seen so far is marked (``kind``), by word."""
+        return self._kinds.setdefault(lang, {})
+
+    def kind(self, lang: str, word: str) -> int:
+        """Not at all, whole, word by word (a run without spaces) or piece by piece (a hyphenated word
+        marked through a piece only); remembered."""
+        if not self.matches(lang, word):
+            kind = _NOT
+        elif analysis.UNSPACED_SCRIPT.search(word):
+            kind = _UNSPACED
+        elif _HYPHENATED.search(word) and not self.whole(lang, word):
+            kind = _PIECES
+        else:
+            kind = _WHOLE
+        self.kinds(lang)[word] = kind
+        return kind
 
 
 def _spellings(head: str) -> list[str]:
@@ -115,22 +155,34 @@ def spans(text: str, lang: str, marks: Marks) -> list[tuple[int, int]]:
     places.sort()
     found: list[tuple[int, int]] = []
     done = -1
-    for place in places:
+    kinds = marks.kinds(lang)
+    in_word = _IN_WORD.match
+    for place in places:  # a page's hits hold a few dozen: _word_around and the decision inlined
         if place < done:
             continue  # another probe inside a word already looked at
-        start, end = _word_around(text, place, place + 1)
+        if place and _in_word_char(text[place - 1]):
+            before = text[place - _LONGEST_WORD if place > _LONGEST_WORD else 0:place][::-1]
+            start = place - in_word(before).end()
+        else:  # most probes start their word
+            start = place
+        end = in_word(text, place + 1).end()
+        while start < end and text[start] in _HYPHENS:
+            start += 1
+        while end > start and text[end - 1] in _HYPHENS:
+            end -= 1
         done = end
         word = text[start:end]
-        if not marks.matches(lang, word):
-            continue
-        if analysis.UNSPACED_SCRIPT.search(word):  # a run without spaces: only its matching words
+        kind = kinds.get(word)
+        if kind is None:
+            kind = marks.kind(lang, word)
+        if kind == _WHOLE:
+            found.append((start, end))
+        elif kind == _UNSPACED:  # a run without spaces: only its matching words
             found += [(start + at, start + at + len(piece)) for piece, at in analysis.word_spans(word)
                       if marks.matches(lang, piece)]
-        elif _HYPHENATED.search(word) and not marks.whole(lang, word):  # "Rhein-Hochwasser": the piece
+        elif kind == _PIECES:  # "Rhein-Hochwasser": the piece
             found += [(start + m.start(), start + m.end()) for m in _PIECE.finditer(word)
                       if marks.matches(lang, m.group())]
-        else:
-            found.append((start, end))
     found.sort()
     merged: list[tuple[int, int]] = []
     for s, e in found:
@@ -139,6 +191,12 @@ def spans(text: str, lang: str, marks: Marks) -> list[tuple[int, int]]:
         else:
             merged.append((s, e))
     return merged
+
+
+def _in_word_char(char: str) -> bool:
+    """Whether ``_IN_WORD`` takes ``char`` (``\\w`` is what ``str.isalnum`` accepts, and the underscore)."""
+    return (char.isalnum() or char == "_" or char in _HYPHENS
+            or (ord(char) < 0x10000 and unicodedata.category(char)[0] == "M"))  # analysis.MARKS
 
 
 def _fold(text: str) -> str:
@@ -173,12 +231,21 @@ def _word_around(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def escape(text: str) -> str:
+    """``html.escape``, without its five replacements for the many pieces of text that need none."""
+    if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
+        return _html_escape(text)
+    return text
+
+
 def mark(text: str, marks: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:
     end = len(text) if end is None else end
     out, pos = [], start
-    for s, e in marks:
-        if e <= start or s >= end:
+    for s, e in marks:  # ascending, never overlapping
+        if e <= start:
             continue
+        if s >= end:
+            break
         out.append(escape(text[pos:s]))
         out.append(f"<mark>{escape(text[s:e])}</mark>")
         pos = e
@@ -194,14 +261,22 @@ def fragments(text: str, marks: list[tuple[int, int]], size: int = FRAGMENT_CHAR
     if not marks:
         return [_window(text, [], 0, _end(text, 0, size))]
     windows = []
-    for s, _ in marks:
-        lo = max(0, s - size // 3)
-        lo = text.rfind(" ", 0, lo) + 1 if lo else 0
-        hi = _end(text, lo, size)
-        count = sum(1 for a, b in marks if a >= lo and b <= hi)
-        windows.append((count, lo, hi))
+    starts, ends = [a for a, _ in marks], [b for _, b in marks]  # ascending both: marks never overlap
+    rfind, length, before = text.rfind, len(text), size // 3
+    for s in starts:  # a window around each mark (``_end`` inlined: a hit has a dozen marks)
+        lo = rfind(" ", 0, s - before) + 1 if s > before else 0
+        hi = lo + size
+        if hi < length:
+            cut = rfind(" ", lo, hi)
+            if cut > lo:
+                hi = cut
+        else:
+            hi = length
+        count = bisect_right(ends, hi) - bisect_left(starts, lo)  # the marks inside [lo, hi]
+        windows.append((-count if count > 0 else 0, lo, hi))
+    windows.sort()  # most marks first, then the earliest (equal starts have equal ends)
     chosen: list[tuple[int, int]] = []
-    for _, lo, hi in sorted(windows, key=lambda w: (-w[0], w[1])):
+    for _, lo, hi in windows:
         if all(hi <= a or lo >= b for a, b in chosen):
             chosen.append((lo, hi))
         if len(chosen) == limit:

@@ -278,15 +278,12 @@ def _union(parts: list[Hits], n: int, ids_only: bool = False) -> Hits:
         return parts[0]
     total = sum(len(p) for p in parts)
     if total * _DENSE_SHARE > n:
-        hit = np.zeros(n, dtype=bool)
-        for p in parts:
-            hit[p.ids] = True
-        ids = np.flatnonzero(hit).astype(np.int32)
+        every = np.concatenate([p.ids for p in parts])
+        ids = np.flatnonzero(np.bincount(every, minlength=n)).astype(np.int32)
         if ids_only:
             return Hits(ids, np.zeros(len(ids)))
-        acc = np.zeros(n)
-        for p in parts:
-            acc[p.ids] += p.scores
+        # one pass in part order: each document's scores are added in the order the parts give them
+        acc = np.bincount(every, weights=np.concatenate([p.scores for p in parts]), minlength=n)
         return Hits(ids, acc[ids])
     ids = np.concatenate([p.ids for p in parts])
     order = np.argsort(ids, kind="stable")

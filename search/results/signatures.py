@@ -31,6 +31,7 @@ class Signatures:
         self._terms: list[str] = []
         self._vectors: OrderedDict[Hashable, Vector] = OrderedDict()
         self._lock = threading.Lock()
+        self._scratch = threading.local()
 
     def vector(self, weights: dict[str, float]) -> Vector:
         """A signature dictionary as a vector (numbering its new terms)."""
@@ -66,6 +67,13 @@ class Signatures:
         terms = self._terms
         return {terms[i]: float(values[k]) for k, i in zip(order.tolist(), ids[order].tolist())}
 
+    def _dense(self, size: int) -> np.ndarray:
+        """This thread's zero row over the term numbers, at least ``size`` long."""
+        row = getattr(self._scratch, "row", None)
+        if row is None or len(row) < size:
+            row = self._scratch.row = np.zeros(max(size, 2 * len(self._terms)))
+        return row
+
     def cosines(self, query: Vector, refs: Sequence[Hashable]) -> np.ndarray:
         """The cosine of ``query`` with each document of ``refs`` (signatures are unit vectors)."""
         if not len(refs):
@@ -77,9 +85,12 @@ class Signatures:
         qids, qvalues = query
         if not len(qids) or not len(ids):
             return np.zeros(len(refs))
-        at = np.searchsorted(qids, ids)
-        at[at == len(qids)] = 0
-        products = np.where(qids[at] == ids, qvalues[at] * values, 0.0)
+        dense = self._dense(max(int(ids.max()), int(qids[-1])) + 1)
+        dense[qids] = qvalues  # the query as a dense row: one gather gives every product (0 where absent)
+        try:
+            products = dense[ids] * values
+        finally:
+            dense[qids] = 0.0
         starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
         filled = np.flatnonzero(lengths > 0)  # reduceat needs segments that start inside the array
         sums = np.zeros(len(refs))

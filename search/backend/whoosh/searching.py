@@ -25,7 +25,9 @@ class WhooshSearcher:
 
     def _open(self) -> Snapshot:
         snap = Snapshot(self.ix, self.cache, B=BM25_B, K1=BM25_K1)
-        analysis.learn_index_words(snap.reader)  # query-side decompounding knows the index's words
+        # query-side decompounding knows the index's words; the shared vocabulary's record of the segments
+        # it learned is shared with the indexer's learning (analysis exposes no call for it yet)
+        snap.learn_words(analysis.vocabulary.default_vocabulary()._segments)
         return snap
 
     def view(self) -> Snapshot:
