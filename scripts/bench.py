@@ -40,6 +40,7 @@ the part that was committed (``index_complete: false``), later phases and
 sizes are skipped when no time is left, and the JSON says which
 (``budget.notes``).  Ratios use only sizes whose indexes are complete.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,8 +61,8 @@ for p in (str(HERE), str(ROOT)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-from benchlib import corpus, queryset, report, tantivy_engine
-from benchlib.measure import run_child
+from benchlib import corpus, queryset, report, tantivy_engine  # noqa: E402 - after the path set-up above
+from benchlib.measure import run_child  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "fang-covid-de" / "corpus.jsonl"
 DEFAULT_SIZES = (10_000, 100_000)
@@ -81,25 +82,38 @@ def _user_path(value: str) -> Path:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.split("\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="scripts/bench", description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--docs", type=int, help="largest corpus size (default 100000; below 10000 only that size runs)")
     ap.add_argument("--sizes", help="explicit comma-separated sizes, e.g. 1000,5000 (overrides --docs)")
     ap.add_argument("--json", dest="json_out", help="write raw figures, ratios and targets as JSON here")
     ap.add_argument("--markdown", dest="md_out", help="write the table and the targets as Markdown here")
     ap.add_argument("--data", default=str(DEFAULT_DATA), help="fang-covid-de corpus.jsonl (default: %(default)s)")
-    ap.add_argument("--workers", default=None,
-                    help="Stichwort indexing worker counts, comma-separated (default: 1 and the configured default)")
+    ap.add_argument(
+        "--workers",
+        default=None,
+        help="Stichwort indexing worker counts, comma-separated (default: 1 and the configured default)",
+    )
     ap.add_argument("--rounds", type=int, default=3, help="measured rounds over the query set (default 3)")
     ap.add_argument("--http-seconds", type=float, default=10.0, help="seconds per HTTP concurrency level (default 10)")
     ap.add_argument("--http-max-requests", type=int, default=20000, help="request cap per HTTP level (default 20000)")
     ap.add_argument("--http-clients", default=",".join(map(str, HTTP_LEVELS)), help="default 1,4,16")
-    ap.add_argument("--max-minutes", type=float, default=180.0,
-                    help="budget for the whole run (default 180); see the module docstring")
+    ap.add_argument(
+        "--max-minutes",
+        type=float,
+        default=180.0,
+        help="budget for the whole run (default 180); see the module docstring",
+    )
     ap.add_argument("--skip-http", action="store_true")
-    ap.add_argument("--per-doc-max", type=int, default=10_000, metavar="N",
-                    help="run the phases whose cost per document does not depend on the corpus size (analysis "
-                         "floor, plain-Whoosh baseline, one-worker indexing) only at sizes up to N (default %(default)s)")
+    ap.add_argument(
+        "--per-doc-max",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="run the phases whose cost per document does not depend on the corpus size (analysis "
+        "floor, plain-Whoosh baseline, one-worker indexing) only at sizes up to N (default %(default)s)",
+    )
     ap.add_argument("--workdir", help="where derived corpora and indexes go (default: a new temp dir, removed after)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--profile", type=int, metavar="N", help="only profile Stichwort indexing of N docs (workers=1)")
@@ -120,10 +134,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def git_info() -> dict:
     def git(*a: str) -> str:
         try:
-            return subprocess.run(["git", "-C", str(ROOT), *a], check=False, capture_output=True, text=True, timeout=10).stdout.strip()
+            return subprocess.run(
+                ["git", "-C", str(ROOT), *a], check=False, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             return ""
-    return {"commit": git("rev-parse", "--short", "HEAD"), "dirty": bool(git("status", "--porcelain", "--", "search", "web"))}
+
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "dirty": bool(git("status", "--porcelain", "--", "search", "web")),
+    }
 
 
 def machine_info() -> dict:
@@ -133,8 +153,7 @@ def machine_info() -> dict:
             mem = round(int(fh.readline().split()[1]) / 2**20, 1)
     except (OSError, ValueError, IndexError):
         pass
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-            "mem_gb": mem}
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(), "mem_gb": mem}
 
 
 class Budget:
@@ -153,13 +172,23 @@ class Budget:
         return msg
 
 
-def bench_size(n: int, args, data: Path, work: Path, budget: Budget, rates: dict, first: list[dict],
-               default_workers: int, workers: list[int]) -> dict:
+def bench_size(
+    n: int,
+    args,
+    data: Path,
+    work: Path,
+    budget: Budget,
+    rates: dict,
+    first: list[dict],
+    default_workers: int,
+    workers: list[int],
+) -> dict:
     size_dir = work / f"n{n}"
     first_ids = [r["id"] for r in first]
     wanted = set(queryset.related_ids(first_ids))
-    related_texts = {r["id"]: "\n".join(t for t in (r.get("title"), r.get("body")) if t)
-                     for r in first if r["id"] in wanted}
+    related_texts = {
+        r["id"]: "\n".join(t for t in (r.get("title"), r.get("body")) if t) for r in first if r["id"] in wanted
+    }
     log(f"\n== {n:,} documents ==")
     t0 = time.monotonic()
     derived = corpus.derive(data, n, size_dir / "corpus")
@@ -179,23 +208,30 @@ def bench_size(n: int, args, data: Path, work: Path, budget: Budget, rates: dict
         if left < 60:
             return {"skipped": budget.note(f"{kind} at {n:,} docs skipped: {max(left, 0):.0f} s left")}
         if rate and n / rate > left:
-            budget.note(f"{kind} at {n:,} docs: projected {n / rate / 60:.1f} min from the last size's rate, "
-                        f"{left / 60:.1f} min left; it stops there and records how far it got")
+            budget.note(
+                f"{kind} at {n:,} docs: projected {n / rate / 60:.1f} min from the last size's rate, "
+                f"{left / 60:.1f} min left; it stops there and records how far it got"
+            )
         log(f"  {kind}: indexing (time limit {left / 60:.1f} min) ...")
         res = child(phase, spec, left)
         if res.get("status") == "timeout":
             from benchlib.phases import _whoosh_facts
+
             try:  # what the cut-off run committed (its progress counts documents read, not written)
                 res["committed"] = _whoosh_facts(spec["index_dir"])
             except Exception as exc:  # noqa: BLE001 - a half-written index may not open
                 res["committed"] = {"error": str(exc)[:200]}
-            budget.note(f"{kind} at {n:,} docs stopped by --max-minutes after {res['wall_seconds'] / 60:.1f} min, "
-                        f"{res['committed'].get('doc_count', '?')} docs committed")
+            budget.note(
+                f"{kind} at {n:,} docs stopped by --max-minutes after {res['wall_seconds'] / 60:.1f} min, "
+                f"{res['committed'].get('doc_count', '?')} docs committed"
+            )
         fig = report.index_figures(res, derived.bytes, n)
         if fig.get("docs_per_s"):
             rates[kind] = fig["docs_per_s"]
-        log(f"  {kind}: {fig.get('status')} {fig.get('docs', '-')} docs, {fig.get('docs_per_s', '-')} docs/s, "
-            f"{fig.get('index_mb', '-')} MB, peak {res.get('peak_tree_pss_mb') or res.get('peak_tree_rss_mb')} MB")
+        log(
+            f"  {kind}: {fig.get('status')} {fig.get('docs', '-')} docs, {fig.get('docs_per_s', '-')} docs/s, "
+            f"{fig.get('index_mb', '-')} MB, peak {res.get('peak_tree_pss_mb') or res.get('peak_tree_rss_mb')} MB"
+        )
         return fig
 
     per_doc = n <= args.per_doc_max  # analysis, baseline and one worker: per-document costs, measured once
@@ -206,41 +242,74 @@ def bench_size(n: int, args, data: Path, work: Path, budget: Budget, rates: dict
         res = child("analysis", {"shards": shards}, max(budget.left(), 30))
     else:
         res = {"status": "skipped", **per_doc_skip}
-    out["analysis"] = {k: res.get(k) for k in ("status", "skipped", "docs", "tokens", "seconds", "wall_seconds", "peak_rss_mb",
-                                               "peak_tree_rss_mb", "peak_tree_pss_mb", "cpu_seconds", "loadavg_1min", "code", "error")
-                       if res.get(k) is not None}
+    out["analysis"] = {
+        k: res.get(k)
+        for k in (
+            "status",
+            "skipped",
+            "docs",
+            "tokens",
+            "seconds",
+            "wall_seconds",
+            "peak_rss_mb",
+            "peak_tree_rss_mb",
+            "peak_tree_pss_mb",
+            "cpu_seconds",
+            "loadavg_1min",
+            "code",
+            "error",
+        )
+        if res.get(k) is not None
+    }
     if res.get("status") == "ok":
         out["analysis"]["docs_per_s"] = round(res["docs"] / res["seconds"], 2)
         out["analysis"]["mb_per_s"] = round(derived.bytes / 1e6 / res["seconds"], 3)
         log(f"  analysis: {out['analysis']['docs_per_s']} docs/s")
     # 2. baseline
     baseline_dir = size_dir / "baseline-index"
-    out["baseline"] = (index_run("baseline", "baseline", {"shards": shards, "index_dir": str(baseline_dir)}, True)
-                       if per_doc else dict(per_doc_skip))
+    out["baseline"] = (
+        index_run("baseline", "baseline", {"shards": shards, "index_dir": str(baseline_dir)}, True)
+        if per_doc
+        else dict(per_doc_skip)
+    )
     # 2b. tantivy, the speed anchor (every size: it is quick)
     tantivy_dir = size_dir / "tantivy-index"
     missing = tantivy_engine.available()
-    out["tantivy"] = ({"skipped": missing} if missing else
-                      index_run("tantivy", "tantivy", {"shards": shards, "index_dir": str(tantivy_dir)}, True))
+    out["tantivy"] = (
+        {"skipped": missing}
+        if missing
+        else index_run("tantivy", "tantivy", {"shards": shards, "index_dir": str(tantivy_dir)}, True)
+    )
     # 3. Stichwort with the default workers
     index_dirs = {w: size_dir / f"stichwort-w{w}" for w in workers}
     out["stichwort"] = {}
     out["stichwort"][f"workers_{default_workers}"] = index_run(
-        f"stichwort-w{default_workers}", "stichwort",
-        {"shards": shards, "index_dir": str(index_dirs[default_workers]), "workers": default_workers}, True)
+        f"stichwort-w{default_workers}",
+        "stichwort",
+        {"shards": shards, "index_dir": str(index_dirs[default_workers]), "workers": default_workers},
+        True,
+    )
     sw = out["stichwort"][f"workers_{default_workers}"]
-    usable = any(index_dirs[default_workers].glob("_MAIN_*.toc")) and not sw.get("skipped") \
+    usable = (
+        any(index_dirs[default_workers].glob("_MAIN_*.toc"))
+        and not sw.get("skipped")
         and (sw.get("status") == "ok" or ((sw.get("committed") or {}).get("doc_count") or 0) > 0)
+    )
     # 4. queries in-process
     if usable and budget.left() > 60:
         log("  queries in-process ...")
         qs = queryset.build(queryset.related_ids(first_ids))
         # past --per-doc-max one round (readers' variant: with highlights) after a short warm-up
-        spec = {"index_dir": str(index_dirs[default_workers]), "queries": qs, "no_highlight": True,
-                "rounds": args.rounds if per_doc else 1, "warmup": "all" if per_doc else "per_kind",
-                "baseline_dir": str(baseline_dir) if out["baseline"].get("complete") else None,
-                "tantivy_dir": str(tantivy_dir) if out["tantivy"].get("complete") else None,
-                "related_texts": related_texts}
+        spec = {
+            "index_dir": str(index_dirs[default_workers]),
+            "queries": qs,
+            "no_highlight": True,
+            "rounds": args.rounds if per_doc else 1,
+            "warmup": "all" if per_doc else "per_kind",
+            "baseline_dir": str(baseline_dir) if out["baseline"].get("complete") else None,
+            "tantivy_dir": str(tantivy_dir) if out["tantivy"].get("complete") else None,
+            "related_texts": related_texts,
+        }
         res = child("queries", spec, max(budget.left() - reserve + query_estimate, 60))
         out["queries"] = report.query_figures(res)
         if res.get("status") == "ok":
@@ -257,11 +326,18 @@ def bench_size(n: int, args, data: Path, work: Path, budget: Budget, rates: dict
         if budget.left() > needed:
             log("  HTTP through gunicorn ...")
             from benchlib import http_load
+
             try:
                 qs = queryset.build(queryset.related_ids(first_ids))
-                out["http"] = http_load.run(ROOT, index_dirs[default_workers], size_dir / "gunicorn.log",
-                                            [queryset.url(q) for q in qs], args.http_level_list, args.http_seconds,
-                                            args.http_max_requests)
+                out["http"] = http_load.run(
+                    ROOT,
+                    index_dirs[default_workers],
+                    size_dir / "gunicorn.log",
+                    [queryset.url(q) for q in qs],
+                    args.http_level_list,
+                    args.http_seconds,
+                    args.http_max_requests,
+                )
                 out["http"]["index_complete"] = bool(sw.get("complete"))
             except RuntimeError as exc:
                 out["http"] = {"error": str(exc)[-2000:]}
@@ -276,7 +352,8 @@ def bench_size(n: int, args, data: Path, work: Path, budget: Budget, rates: dict
             out["stichwort"][f"workers_{w}"] = dict(per_doc_skip)
             continue
         out["stichwort"][f"workers_{w}"] = index_run(
-            f"stichwort-w{w}", "stichwort", {"shards": shards, "index_dir": str(index_dirs[w]), "workers": w}, False)
+            f"stichwort-w{w}", "stichwort", {"shards": shards, "index_dir": str(index_dirs[w]), "workers": w}, False
+        )
     if not args.keep:
         for d in list(index_dirs.values()) + [baseline_dir, tantivy_dir, size_dir / "corpus"]:
             shutil.rmtree(d, ignore_errors=True)
@@ -306,21 +383,35 @@ def _codes(size: dict):
 def profile(args, data: Path, work: Path) -> int:
     n = args.profile
     derived = corpus.derive(data, n, work / "profile-corpus")
-    prof_out = (_user_path(args.profile_out) if args.profile_out
-                else Path(tempfile.gettempdir()) / f"stichwort-index-{n}.prof")
+    prof_out = (
+        _user_path(args.profile_out) if args.profile_out else Path(tempfile.gettempdir()) / f"stichwort-index-{n}.prof"
+    )
     log(f"profiling Stichwort indexing of {n:,} docs (workers=1): {derived.description}")
-    res = run_child(HERE / "bench.py", "profile", {"shards": [str(p) for p in derived.shards],
-                                                   "index_dir": str(work / "profile-index"), "workers": 1,
-                                                   "prof_out": str(prof_out), "top": 40}, work, None)
+    res = run_child(
+        HERE / "bench.py",
+        "profile",
+        {
+            "shards": [str(p) for p in derived.shards],
+            "index_dir": str(work / "profile-index"),
+            "workers": 1,
+            "prof_out": str(prof_out),
+            "top": 40,
+        },
+        work,
+        None,
+    )
     if res.get("status") != "ok":
         log(res.get("error", "profile run failed"))
         return 1
     print(res["report"])
-    print(f"{res['docs']:,} docs in {res['seconds']:.1f} s under cProfile ({res['docs'] / res['seconds']:.1f} docs/s); "
-          f"profile written to {prof_out}")
+    print(
+        f"{res['docs']:,} docs in {res['seconds']:.1f} s under cProfile ({res['docs'] / res['seconds']:.1f} docs/s); "
+        f"profile written to {prof_out}"
+    )
     if args.json_out:
-        Path(_user_path(args.json_out)).write_text(json.dumps(
-            {k: res[k] for k in ("seconds", "docs", "top_cumulative", "top_tottime")}, indent=1))
+        Path(_user_path(args.json_out)).write_text(
+            json.dumps({k: res[k] for k in ("seconds", "docs", "top_cumulative", "top_tottime")}, indent=1)
+        )
     return 0
 
 
@@ -328,15 +419,19 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["_child"]:
         from benchlib.phases import child_main
+
         return child_main(argv[1], argv[2])
     args = parse_args(argv)
     data = _user_path(args.data)
     if not data.is_file():
-        log(f"bench: the FANG-COVID corpus is missing: {data}\n"
+        log(
+            f"bench: the FANG-COVID corpus is missing: {data}\n"
             "It is read from ../shared/data next to the repository (see ../shared/data/MANIFEST.md) and never "
-            "copied into it; pass --data PATH if it lives elsewhere.")
+            "copied into it; pass --data PATH if it lives elsewhere."
+        )
         return 2
     from search.config import DEFAULTS
+
     default_workers = int(DEFAULTS["indexing"]["workers"])
     workers = sorted({int(w) for w in args.workers.split(",")}) if args.workers else sorted({1, default_workers})
     if default_workers not in workers:
@@ -360,11 +455,14 @@ def run(args, data: Path, work: Path, default_workers: int, workers: list[int]) 
     budget = Budget(args.max_minutes)
     load_start = os.getloadavg()[0]
     from benchlib.phases import code_fingerprint
+
     code_start = code_fingerprint(ROOT)
     first = corpus.load_real(data, min(args.size_list))
     first_ids = [r["id"] for r in first]
-    log(f"Stichwort benchmark: sizes {', '.join(f'{s:,}' for s in args.size_list)}; workers {workers}; "
-        f"budget {args.max_minutes:g} min; work dir {work}")
+    log(
+        f"Stichwort benchmark: sizes {', '.join(f'{s:,}' for s in args.size_list)}; workers {workers}; "
+        f"budget {args.max_minutes:g} min; work dir {work}"
+    )
     rates: dict = {}
     sizes = []
     for n in args.size_list:
@@ -374,17 +472,30 @@ def run(args, data: Path, work: Path, default_workers: int, workers: list[int]) 
         sizes.append(bench_size(n, args, data, work, budget, rates, first, default_workers, workers))
     ratios, targets, basis = report.ratios(sizes, default_workers)
     from benchlib.phases import code_fingerprint
+
     codes = {c for s in sizes for c in _codes(s)} | {code_start, code_fingerprint(ROOT)}
-    notes = [f"{phase} at {s['docs']:,} docs failed: {err.strip().splitlines()[-1] if err.strip() else '?'}"
-             for s in sizes for phase, err in _failures(s)]
-    notes += [f"{n_failed} {variant} queries failed at {s['docs']:,} docs, e.g. {next(iter(errs.items()))}"
-              for s in sizes for variant, errs in s.get("queries", {}).get("errors", {}).items()
-              if (n_failed := len(errs))]
-    notes += [f"HTTP at {s['docs']:,} docs, {c} clients: {lv['errors']} failed requests {lv['error_kinds']}"
-              for s in sizes for c, lv in s.get("http", {}).get("levels", {}).items() if lv.get("errors")]
+    notes = [
+        f"{phase} at {s['docs']:,} docs failed: {err.strip().splitlines()[-1] if err.strip() else '?'}"
+        for s in sizes
+        for phase, err in _failures(s)
+    ]
+    notes += [
+        f"{n_failed} {variant} queries failed at {s['docs']:,} docs, e.g. {next(iter(errs.items()))}"
+        for s in sizes
+        for variant, errs in s.get("queries", {}).get("errors", {}).items()
+        if (n_failed := len(errs))
+    ]
+    notes += [
+        f"HTTP at {s['docs']:,} docs, {c} clients: {lv['errors']} failed requests {lv['error_kinds']}"
+        for s in sizes
+        for c, lv in s.get("http", {}).get("levels", {}).items()
+        if lv.get("errors")
+    ]
     if len(codes) > 1:
-        notes.append(f"search/ or web/ changed during the run ({len(codes)} versions of the sources; "
-                     "each phase's 'code' fingerprint says which it ran)")
+        notes.append(
+            f"search/ or web/ changed during the run ({len(codes)} versions of the sources; "
+            "each phase's 'code' fingerprint says which it ran)"
+        )
     result = {
         "schema": "stichwort-bench/1",
         "started": started.isoformat(timespec="seconds"),
@@ -393,11 +504,17 @@ def run(args, data: Path, work: Path, default_workers: int, workers: list[int]) 
         "git": git_info() | {"sources_fingerprint_start": code_start},
         "args": {k: v for k, v in vars(args).items() if k not in ("profile", "profile_out")},
         "data": {"path": str(data), "derivation": corpus.__doc__.strip()},
-        "default_workers": default_workers, "workers": workers,
-        "query_set": {"queries": len(queryset.build(queryset.related_ids(first_ids))), "kinds": list(queryset.KINDS),
-                      "related_ids": queryset.related_ids(first_ids)},
+        "default_workers": default_workers,
+        "workers": workers,
+        "query_set": {
+            "queries": len(queryset.build(queryset.related_ids(first_ids))),
+            "kinds": list(queryset.KINDS),
+            "related_ids": queryset.related_ids(first_ids),
+        },
         "sizes": sizes,
-        "ratios": ratios, "targets": targets, "ratio_basis": basis,
+        "ratios": ratios,
+        "targets": targets,
+        "ratio_basis": basis,
         "budget": {"max_minutes": args.max_minutes, "notes": budget.notes},
         "notes": notes,
     }
@@ -407,9 +524,14 @@ def run(args, data: Path, work: Path, default_workers: int, workers: list[int]) 
     for note in budget.notes + notes:
         print(f"note: {note}")
     loads, cpus = result["machine"]["loadavg_1min_start_end"], result["machine"]["cpus"] or 1
-    print(f"total {result['elapsed_seconds'] / 60:.1f} min; 1-min load average {loads[0]} -> {loads[1]} on {cpus} CPUs"
-          + (" (above the CPU count: other work shared the machine; compare cpu-s, not only docs/s)"
-             if max(loads) > cpus else ""))
+    print(
+        f"total {result['elapsed_seconds'] / 60:.1f} min; 1-min load average {loads[0]} -> {loads[1]} on {cpus} CPUs"
+        + (
+            " (above the CPU count: other work shared the machine; compare cpu-s, not only docs/s)"
+            if max(loads) > cpus
+            else ""
+        )
+    )
     if args.json_out:
         out = _user_path(args.json_out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -418,9 +540,11 @@ def run(args, data: Path, work: Path, default_workers: int, workers: list[int]) 
     if args.md_out:
         out = _user_path(args.md_out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        head = (f"`scripts/bench {' '.join(sys.argv[1:])}` at commit {result['git']['commit']}"
-                f"{' (dirty)' if result['git']['dirty'] else ''}, {result['started']}; "
-                f"{result['machine']['cpus']} CPUs, 1-min load {loads[0]} -> {loads[1]}\n\n")
+        head = (
+            f"`scripts/bench {' '.join(sys.argv[1:])}` at commit {result['git']['commit']}"
+            f"{' (dirty)' if result['git']['dirty'] else ''}, {result['started']}; "
+            f"{result['machine']['cpus']} CPUs, 1-min load {loads[0]} -> {loads[1]}\n\n"
+        )
         out.write_text(head + report.markdown(result) + "".join(f"\nnote: {n}" for n in budget.notes + notes) + "\n")
         log(f"Markdown written to {out}")
     return 0

@@ -247,7 +247,8 @@ def run_neighbour(url: str, query: str, clients: int, duration: float, max_reque
         neighbour.join(timeout + 5)
     ratio = loaded["latency"]["p95_ms"] / max(alone["latency"]["p95_ms"], 0.1)
     return {"alone": alone, "with_neighbour": loaded, "neighbour": {
-        "query": query, "requests": len(neighbour.seconds), "statuses": {str(k): v for k, v in neighbour.statuses.items()},
+        "query": query, "requests": len(neighbour.seconds),
+        "statuses": {str(k): v for k, v in neighbour.statuses.items()},
         "latency": _latency(neighbour.seconds)},
         "p95_ratio": round(ratio, 2), "max_ratio": max_ratio, "ok": ratio <= max_ratio,
         "errors": alone["errors"] + loaded["errors"], "status_5xx": alone["status_5xx"] + loaded["status_5xx"]}

@@ -26,8 +26,9 @@ def get_engine() -> Any:
 
 
 def public_url(path: str = "/") -> str:
-    """``path`` (as ``url_for`` gives it) as an absolute URL on this site: the configured public address (``server.public_url``, else the
-    configured host and port), never the request's ``Host:`` header, which any client can set."""
+    """``path`` (as ``url_for`` gives it) as an absolute URL on this site: the configured public address
+    (``server.public_url``, else the configured host and port), never the request's ``Host:`` header,
+    which any client can set."""
     base = current_app.config.get("STICHWORT_PUBLIC_URL")
     if not base:
         engine = current_app.extensions[EXTENSION_KEY]["engine"]

@@ -65,7 +65,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "server_error_heading": "Interner Fehler",
         "server_error_text": "Etwas ist schiefgegangen. Bitte versuchen Sie es später erneut.",
         "unavailable_heading": "Suche gerade nicht möglich",
-        "unavailable_text": "Die Suche hat zu lange gedauert oder der Suchdienst ist nicht erreichbar. Bitte versuchen Sie es gleich noch einmal, gern mit genaueren Suchbegriffen.",
+        "unavailable_text": ("Die Suche hat zu lange gedauert oder der Suchdienst ist nicht erreichbar. "
+                             "Bitte versuchen Sie es gleich noch einmal, gern mit genaueren Suchbegriffen."),
         "filters_heading": "Filter",
         "facet_location": "Ort",
         "facet_source": "Quelle",
@@ -187,7 +188,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "server_error_heading": "Internal error",
         "server_error_text": "Something went wrong. Please try again later.",
         "unavailable_heading": "Search unavailable right now",
-        "unavailable_text": "The search took too long or the search service cannot be reached. Please try again in a moment, perhaps with more specific words.",
+        "unavailable_text": ("The search took too long or the search service cannot be reached. Please try again in a "
+                             "moment, perhaps with more specific words."),
         "filters_heading": "Filters",
         "facet_location": "Place",
         "facet_source": "Source",

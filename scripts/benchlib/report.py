@@ -1,4 +1,5 @@
 """Ratios against the targets, and the one printed table."""
+
 from __future__ import annotations
 
 from .measure import latency_stats
@@ -6,23 +7,34 @@ from .queryset import BASELINE_KINDS, KINDS
 
 TARGETS = {  # name -> (operator, threshold, what it compares); "small" is 10,000 docs (or the smallest size)
     "index_throughput_vs_baseline": (">=", 3.0, "Stichwort docs/s (default config workers) / baseline docs/s"),
-    "query_p50_vs_baseline": ("<=", 0.5, ("in-process p50, word/two/three/phrase queries, "
-                                          "engine.search(size=10, highlight=True) / plain Whoosh")),
+    "query_p50_vs_baseline": (
+        "<=",
+        0.5,
+        ("in-process p50, word/two/three/phrase queries, engine.search(size=10, highlight=True) / plain Whoosh"),
+    ),
     "http_p95_100k_vs_10k": ("<=", 2.0, "HTTP p95 at the highest client count, largest complete size / smallest"),
     "index_size_vs_baseline": ("<=", 1.0, "Stichwort index bytes (default config workers) / baseline index bytes"),
     "query_p50_no_highlight_vs_baseline": ("<=", 0.25, "small size: p50 without highlights / plain Whoosh p50"),
     "query_p50_no_highlight_vs_tantivy": ("<=", 20.0, "small size: p50 without highlights / tantivy p50"),
     "query_p50_no_highlight_vs_tantivy_large": ("<=", 20.0, "largest size: p50 without highlights / tantivy p50"),
-    "highlight_vs_no_highlight_p50": ("<=", 2.0, ("small size: p50 with highlights / without (highlighting the "
-                                                  "10 hits costs no more than the search)")),
+    "highlight_vs_no_highlight_p50": (
+        "<=",
+        2.0,
+        ("small size: p50 with highlights / without (highlighting the 10 hits costs no more than the search)"),
+    ),
     "query_p50_large_vs_small": ("<=", 3.0, "p50 without highlights, largest size / smallest"),
     "http_16_clients_rps_large": (">=", 61.0, "HTTP req/s at 16 clients, largest size (10x the 6.1 req/s of before)"),
     "related_p50_vs_search_p50": ("<=", 5.0, "largest size: related (uncached) p50 / search p50 without highlights"),
     "first_query_after_start_s": ("<=", 2.0, "largest size: seconds from starting the server to the first results"),
 }
 # the anchors' word/phrase p50 shown beside Stichwort's
-VARIANTS = (("stichwort", "Stichwort, highlight"), ("stichwort_no_highlight", "Stichwort, no highlight"),
-            ("baseline", "baseline plain Whoosh"), ("tantivy", "tantivy"), ("tantivy_highlight", "tantivy, highlight"))
+VARIANTS = (
+    ("stichwort", "Stichwort, highlight"),
+    ("stichwort_no_highlight", "Stichwort, no highlight"),
+    ("baseline", "baseline plain Whoosh"),
+    ("tantivy", "tantivy"),
+    ("tantivy_highlight", "tantivy, highlight"),
+)
 
 
 def _rate(docs: int | None, seconds: float | None) -> float | None:
@@ -31,10 +43,31 @@ def _rate(docs: int | None, seconds: float | None) -> float | None:
 
 def index_figures(res: dict, input_bytes: int, n_docs: int) -> dict:
     """docs/s, MB/s, size; a run cut off by the budget keeps what it reached."""
-    out = {k: res.get(k) for k in ("status", "wall_seconds", "seconds", "docs", "added", "failed", "failures",
-                                   "segments", "index_bytes", "peak_rss_mb", "peak_tree_rss_mb", "peak_tree_pss_mb", "progress",
-                                   "cpu_seconds", "loadavg_1min", "code", "committed", "error", "skipped")
-           if res.get(k) is not None}
+    out = {
+        k: res.get(k)
+        for k in (
+            "status",
+            "wall_seconds",
+            "seconds",
+            "docs",
+            "added",
+            "failed",
+            "failures",
+            "segments",
+            "index_bytes",
+            "peak_rss_mb",
+            "peak_tree_rss_mb",
+            "peak_tree_pss_mb",
+            "progress",
+            "cpu_seconds",
+            "loadavg_1min",
+            "code",
+            "committed",
+            "error",
+            "skipped",
+        )
+        if res.get(k) is not None
+    }
     complete = res.get("status") == "ok" and (res.get("docs") or 0) >= n_docs - (res.get("failed") or 0) > 0
     out["complete"] = bool(complete)
     if res.get("status") == "ok":
@@ -49,13 +82,22 @@ def index_figures(res: dict, input_bytes: int, n_docs: int) -> dict:
 
 def query_figures(res: dict) -> dict:
     samples = res.get("samples_ms", {})
-    out: dict = {"doc_count": res.get("doc_count"), "rounds": res.get("rounds"), "status": res.get("status"),
-                 "peak_rss_mb": res.get("peak_rss_mb"), "loadavg_1min": res.get("loadavg_1min"), "code": res.get("code")}
+    out: dict = {
+        "doc_count": res.get("doc_count"),
+        "rounds": res.get("rounds"),
+        "status": res.get("status"),
+        "peak_rss_mb": res.get("peak_rss_mb"),
+        "loadavg_1min": res.get("loadavg_1min"),
+        "code": res.get("code"),
+    }
     for variant, by_kind in samples.items():
         every = [x for xs in by_kind.values() for x in xs]
         subset = [x for k in BASELINE_KINDS for x in by_kind.get(k, [])]
-        out[variant] = {"all": latency_stats(every), "word_phrase": latency_stats(subset),
-                        "by_kind": {k: latency_stats(by_kind[k]) for k in KINDS if k in by_kind}}
+        out[variant] = {
+            "all": latency_stats(every),
+            "word_phrase": latency_stats(subset),
+            "by_kind": {k: latency_stats(by_kind[k]) for k in KINDS if k in by_kind},
+        }
     totals = res.get("totals", {})
     out["queries"] = len(totals.get("stichwort", {}))
     out["queries_with_hits"] = {v: sum(1 for n in t.values() if n) for v, t in totals.items()}
@@ -98,11 +140,15 @@ def ratios(sizes: list[dict], default_workers: int) -> tuple[dict, dict, dict]:
             r["query_p50_no_highlight_vs_baseline"] = _div(q["stichwort_no_highlight"]["word_phrase"]["p50_ms"], base)
         basis["size"] = top["docs"]
     _query_ratios(sizes, key, r, basis)
-    with_http = [s for s in sizes if s.get("http", {}).get("levels") and s.get("stichwort", {}).get(key, {}).get("complete")]
+    with_http = [
+        s for s in sizes if s.get("http", {}).get("levels") and s.get("stichwort", {}).get(key, {}).get("complete")
+    ]
     if len(with_http) >= 2:
         small, large = with_http[0], with_http[-1]
         levels = [c for c in small["http"]["levels"] if c in large["http"]["levels"]]
-        by_clients = {c: _div(large["http"]["levels"][c]["p95_ms"], small["http"]["levels"][c]["p95_ms"]) for c in levels}
+        by_clients = {
+            c: _div(large["http"]["levels"][c]["p95_ms"], small["http"]["levels"][c]["p95_ms"]) for c in levels
+        }
         if levels:
             top_level = max(levels, key=int)
             r["http_p95_100k_vs_10k"] = by_clients[top_level]
@@ -132,8 +178,11 @@ def _p50(size: dict, variant: str, subset: str = "word_phrase", kind: str | None
 
 def _query_ratios(sizes: list[dict], key: str, r: dict, basis: dict) -> None:
     """The issue's latency ratios: at 10,000 docs (else the smallest size with queries) and the largest."""
-    measured = [s for s in sizes if s.get("queries", {}).get("stichwort_no_highlight")
-                and s.get("stichwort", {}).get(key, {}).get("complete")]
+    measured = [
+        s
+        for s in sizes
+        if s.get("queries", {}).get("stichwort_no_highlight") and s.get("stichwort", {}).get(key, {}).get("complete")
+    ]
     if not measured:
         return
     small = next((s for s in measured if s["docs"] == 10_000), measured[0])
@@ -143,12 +192,14 @@ def _query_ratios(sizes: list[dict], key: str, r: dict, basis: dict) -> None:
     r["query_p50_no_highlight_vs_tantivy"] = _div(nohl, _p50(small, "tantivy"))
     r["highlight_vs_no_highlight_p50"] = _div(_p50(small, "stichwort"), nohl)
     r["query_p50_highlight_vs_baseline_small"] = _div(_p50(small, "stichwort"), _p50(small, "baseline"))
-    r["related_p50_vs_search_p50"] = _div(_p50(large, "stichwort", kind="related"),
-                                          _p50(large, "stichwort_no_highlight"))
+    r["related_p50_vs_search_p50"] = _div(
+        _p50(large, "stichwort", kind="related"), _p50(large, "stichwort_no_highlight")
+    )
     basis["small"], basis["large"] = small["docs"], large["docs"]
     if large is not small:
-        r["query_p50_no_highlight_vs_tantivy_large"] = _div(_p50(large, "stichwort_no_highlight"),
-                                                            _p50(large, "tantivy"))
+        r["query_p50_no_highlight_vs_tantivy_large"] = _div(
+            _p50(large, "stichwort_no_highlight"), _p50(large, "tantivy")
+        )
         r["query_p50_large_vs_small"] = _div(_p50(large, "stichwort_no_highlight"), nohl)
 
 
@@ -175,28 +226,49 @@ def _index_cells(f: dict | None) -> tuple[str, str, str]:
     if f.get("status") != "ok":
         return "error", (f.get("error") or "")[-40:].replace("\n", " "), "-"
     seg = f" {f['segments']}seg" if f.get("segments") is not None else ""
-    return (f"{_n(f.get('docs_per_s'))} d/s {_n(f.get('mb_per_s'), '{:.2f}')} MB/s",
-            f"{_n(f.get('index_mb'))} MB{seg} {_n(f.get('peak_tree_pss_mb') or f.get('peak_tree_rss_mb'), '{:,.0f}')} MB "
-            + ("PSS" if f.get("peak_tree_pss_mb") else "RSS"), _cpu(f))
+    return (
+        f"{_n(f.get('docs_per_s'))} d/s {_n(f.get('mb_per_s'), '{:.2f}')} MB/s",
+        f"{_n(f.get('index_mb'))} MB{seg} {_n(f.get('peak_tree_pss_mb') or f.get('peak_tree_rss_mb'), '{:,.0f}')} MB "
+        + ("PSS" if f.get("peak_tree_pss_mb") else "RSS"),
+        _cpu(f),
+    )
 
 
 def _rows(report: dict) -> list[tuple[str, list[str]]]:
     sizes = report["sizes"]
     rows: list[tuple[str, list[str]]] = []
-    rows.append(("documents (real + synthetic)", [f"{s['corpus']['real']:,} + {s['corpus']['synthetic']:,}" for s in sizes]))
+    rows.append(
+        ("documents (real + synthetic)", [f"{s['corpus']['real']:,} + {s['corpus']['synthetic']:,}" for s in sizes])
+    )
     rows.append(("input JSONL MB (shards)", [f"{s['corpus']['mb']:,.1f} ({s['corpus']['shards']})" for s in sizes]))
-    rows.append(("analysis only: docs/s, MB/s", [
-        (f"{_n(s['analysis'].get('docs_per_s'))} d/s {_n(s['analysis'].get('mb_per_s'), '{:.2f}')} MB/s"
-         if s.get("analysis", {}).get("status") == "ok" else s.get("analysis", {}).get("status", "-")) for s in sizes]))
-    rows.append(("analysis only: CPU, load", [_cpu(s["analysis"]) if s.get("analysis", {}).get("status") == "ok"
-                                               else "-" for s in sizes]))
+    rows.append(
+        (
+            "analysis only: docs/s, MB/s",
+            [
+                (
+                    f"{_n(s['analysis'].get('docs_per_s'))} d/s {_n(s['analysis'].get('mb_per_s'), '{:.2f}')} MB/s"
+                    if s.get("analysis", {}).get("status") == "ok"
+                    else s.get("analysis", {}).get("status", "-")
+                )
+                for s in sizes
+            ],
+        )
+    )
+    rows.append(
+        (
+            "analysis only: CPU, load",
+            [_cpu(s["analysis"]) if s.get("analysis", {}).get("status") == "ok" else "-" for s in sizes],
+        )
+    )
     runs = [("baseline plain Whoosh", "baseline", None), ("tantivy", "tantivy", None)] + [
-        (f"Stichwort workers={w}", "stichwort", f"workers_{w}") for w in report["workers"]]
+        (f"Stichwort workers={w}", "stichwort", f"workers_{w}") for w in report["workers"]
+    ]
     for label, kind, sub in runs:
         cells = [_index_cells(s.get(kind, {}).get(sub) if sub else s.get(kind)) for s in sizes]
         rows.append((f"{label}: throughput", [c[0] for c in cells]))
         rows.append((f"{label}: index size, peak memory", [c[1] for c in cells]))
         rows.append((f"{label}: CPU (all processes), load", [c[2] for c in cells]))
+
     def used(s: dict) -> str:
         q = s.get("queries") or s.get("http") or {}
         if "index_complete" not in q:
@@ -212,9 +284,13 @@ def _rows(report: dict) -> list[tuple[str, list[str]]]:
             cells = []
             for s in sizes:
                 st = s.get("queries", {}).get(variant, {}).get(subset)
-                cells.append(f"{_n(st['p50_ms'], '{:.1f}')} / {_n(st['p95_ms'], '{:.1f}')} / {_n(st['p99_ms'], '{:.1f}')}"
-                             if st and st.get("n") else "-")
+                cells.append(
+                    f"{_n(st['p50_ms'], '{:.1f}')} / {_n(st['p95_ms'], '{:.1f}')} / {_n(st['p99_ms'], '{:.1f}')}"
+                    if st and st.get("n")
+                    else "-"
+                )
             rows.append((f"query ms p50/p95/p99 {label} ({sub_label})", cells))
+
     def failing(s: dict) -> str:
         q = s.get("queries")
         if not q:
@@ -225,36 +301,81 @@ def _rows(report: dict) -> list[tuple[str, list[str]]]:
         return f"{failed.get('stichwort', 0)} / {failed.get('baseline', 0)}"
 
     rows.append(("queries failing (Stichwort / baseline)", [failing(s) for s in sizes]))
-    for variant, kind in (("stichwort", "filter"), ("stichwort", "sort"), ("stichwort", "related"),
-                          ("baseline", "related"), ("tantivy", "related")):
+    for variant, kind in (
+        ("stichwort", "filter"),
+        ("stichwort", "sort"),
+        ("stichwort", "related"),
+        ("baseline", "related"),
+        ("tantivy", "related"),
+    ):
         cells = []
         for s in sizes:
             st = s.get("queries", {}).get(variant, {}).get("by_kind", {}).get(kind)
-            cells.append(f"{_n(st['p50_ms'], '{:.1f}')} / {_n(st['p95_ms'], '{:.1f}')} / {_n(st['p99_ms'], '{:.1f}')}"
-                         if st and st.get("n") else "-")
-        name = {"stichwort": "", "baseline": " (plain Whoosh more_like)",
-                "tantivy": " (tantivy more-like-this)"}[variant]
+            cells.append(
+                f"{_n(st['p50_ms'], '{:.1f}')} / {_n(st['p95_ms'], '{:.1f}')} / {_n(st['p99_ms'], '{:.1f}')}"
+                if st and st.get("n")
+                else "-"
+            )
+        name = {"stichwort": "", "baseline": " (plain Whoosh more_like)", "tantivy": " (tantivy more-like-this)"}[
+            variant
+        ]
         rows.append((f"query ms p50/p95/p99 {kind}{name}" + (" uncached" if kind == "related" else ""), cells))
-    rows.append(("first calls ms after Engine() (open; word, related)", [
-        (lambda f: f"{_n(f.get('open_ms'), '{:.0f}')}; {_n(f.get('word'), '{:.0f}')}, {_n(f.get('related'), '{:.0f}')}"
-         if f else "-")(s.get("queries", {}).get("first_call_ms")) for s in sizes]))
-    rows.append(("server start: health s, first results s (its ms)", [
-        (f"{_n(h.get('startup_seconds'), '{:.2f}')}, {_n(h.get('first_query_seconds'), '{:.2f}')} "
-         f"({_n(h.get('first_query_ms'), '{:.0f}')})" if (h := s.get("http") or {}).get("levels") else "-")
-        for s in sizes]))
-    rows.append(("server memory MB: tree PSS idle / after load, worker PSS", [
-        (f"{_n((h.get('memory_idle') or {}).get('tree_pss_mb'), '{:,.0f}')} / "
-         f"{_n((h.get('memory') or {}).get('tree_pss_mb'), '{:,.0f}')}, "
-         f"{_n((h.get('memory') or {}).get('worker_pss_mb'), '{:,.0f}')}" if (h := s.get("http") or {}).get("levels")
-         else "-") for s in sizes]))
+    rows.append(
+        (
+            "first calls ms after Engine() (open; word, related)",
+            [
+                (
+                    lambda f: (
+                        f"{_n(f.get('open_ms'), '{:.0f}')}; {_n(f.get('word'), '{:.0f}')}, "
+                        f"{_n(f.get('related'), '{:.0f}')}"
+                        if f
+                        else "-"
+                    )
+                )(s.get("queries", {}).get("first_call_ms"))
+                for s in sizes
+            ],
+        )
+    )
+    rows.append(
+        (
+            "server start: health s, first results s (its ms)",
+            [
+                (
+                    f"{_n(h.get('startup_seconds'), '{:.2f}')}, {_n(h.get('first_query_seconds'), '{:.2f}')} "
+                    f"({_n(h.get('first_query_ms'), '{:.0f}')})"
+                    if (h := s.get("http") or {}).get("levels")
+                    else "-"
+                )
+                for s in sizes
+            ],
+        )
+    )
+    rows.append(
+        (
+            "server memory MB: tree PSS idle / after load, worker PSS",
+            [
+                (
+                    f"{_n((h.get('memory_idle') or {}).get('tree_pss_mb'), '{:,.0f}')} / "
+                    f"{_n((h.get('memory') or {}).get('tree_pss_mb'), '{:,.0f}')}, "
+                    f"{_n((h.get('memory') or {}).get('worker_pss_mb'), '{:,.0f}')}"
+                    if (h := s.get("http") or {}).get("levels")
+                    else "-"
+                )
+                for s in sizes
+            ],
+        )
+    )
     levels = sorted({c for s in sizes for c in s.get("http", {}).get("levels", {})}, key=int)
     for c in levels:
         cells = []
         for s in sizes:
             st = s.get("http", {}).get("levels", {}).get(c)
-            cells.append(f"{_n(st['p50_ms'], '{:.0f}')}/{_n(st['p95_ms'], '{:.0f}')}/{_n(st['p99_ms'], '{:.0f}')} ms "
-                         f"{_n(st['throughput_rps'], '{:.1f}')} r/s" + (f" {st['errors']} err" if st.get("errors") else "")
-                         if st and st.get("requests") else "-")
+            cells.append(
+                f"{_n(st['p50_ms'], '{:.0f}')}/{_n(st['p95_ms'], '{:.0f}')}/{_n(st['p99_ms'], '{:.0f}')} ms "
+                f"{_n(st['throughput_rps'], '{:.1f}')} r/s" + (f" {st['errors']} err" if st.get("errors") else "")
+                if st and st.get("requests")
+                else "-"
+            )
         rows.append((f"HTTP {c:>2} clients p50/p95/p99, req/s", cells))
     return rows
 
@@ -267,12 +388,13 @@ def markdown(report: dict) -> str:
     """The same table and targets as Markdown (for docs/performance.md)."""
     rows = _rows(report)
     sizes = report["sizes"]
-    out = ["| | " + " | ".join(f"{s['docs']:,} docs" for s in sizes) + " |",
-           "|---|" + "---|" * len(sizes)]
+    out = ["| | " + " | ".join(f"{s['docs']:,} docs" for s in sizes) + " |", "|---|" + "---|" * len(sizes)]
     out += [f"| {label} | " + " | ".join(c.replace("|", "/") for c in cells) + " |" for label, cells in rows]
     out += ["", "| target | compares | value | target | verdict |", "|---|---|---|---|---|"]
-    out += [f"| {name} | {t['compares']} | {_n(t['value'], '{:.3f}')} | {t['op']} {t['target']:g} | {_verdict(t)} |"
-            for name, t in report["targets"].items()]
+    out += [
+        f"| {name} | {t['compares']} | {_n(t['value'], '{:.3f}')} | {t['op']} {t['target']:g} | {_verdict(t)} |"
+        for name, t in report["targets"].items()
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -297,9 +419,16 @@ def table(report: dict) -> str:
     if extra:
         lines.append("also: " + ", ".join(f"{k} {_n(v, '{:.3f}')}" for k, v in extra.items()))
     if basis:
-        lines.append(f"(index ratios at {basis.get('size', 0):,} docs; "
-                     f"latency ratios small = {basis.get('small', 0):,}, "
-                     f"largest = {basis.get('large', 0):,} docs; Stichwort = {key_default}"
-                     + (f"; HTTP {basis['http_sizes'][0]:,} vs {basis['http_sizes'][1]:,} docs at "
-                        f"{basis['http_clients']} clients" if basis.get("http_sizes") else "") + ")")
+        lines.append(
+            f"(index ratios at {basis.get('size', 0):,} docs; "
+            f"latency ratios small = {basis.get('small', 0):,}, "
+            f"largest = {basis.get('large', 0):,} docs; Stichwort = {key_default}"
+            + (
+                f"; HTTP {basis['http_sizes'][0]:,} vs {basis['http_sizes'][1]:,} docs at "
+                f"{basis['http_clients']} clients"
+                if basis.get("http_sizes")
+                else ""
+            )
+            + ")"
+        )
     return "\n".join(lines)

@@ -41,6 +41,12 @@ class Vocabulary:
                 if key is not None:
                     self._segments.add(key)
 
+    @property
+    def learned_segments(self) -> set[str]:
+        """Ids of the index segments whose words are learned; a learner that reads a segment adds its id,
+        so each segment is read once per process whoever reads it."""
+        return self._segments
+
     def split(self, word: str) -> tuple[str, ...]:
         """A lower-case word's compound parts (empty when it stays whole)."""
         return self.splitter.split(word)

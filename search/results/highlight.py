@@ -306,7 +306,8 @@ def highlight(doc: dict, marks: Marks) -> dict[str, list[str]]:
     body_marks = spans(body[:LEAD_CHARS], lang, marks)
     if len(body_marks) < MAX_FRAGMENTS and len(body) > LEAD_CHARS:  # look further only when the lead lacks marks
         cut = body.rfind(" ", 0, LEAD_CHARS) + 1 or LEAD_CHARS
-        body_marks = [m for m in body_marks if m[1] <= cut] + [(s + cut, e + cut) for s, e in spans(body[cut:], lang, marks)]
+        body_marks = ([m for m in body_marks if m[1] <= cut]
+                      + [(s + cut, e + cut) for s, e in spans(body[cut:], lang, marks)])
     return {
         "title": [mark(title, title_marks)] if title_marks else [],
         "body": fragments(body, body_marks),

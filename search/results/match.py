@@ -132,7 +132,8 @@ class Evaluator:
         return Hits(ids, scores * node.boost if node.boost != 1.0 else scores)
 
     def _prefix(self, node: P.Prefix, scale: float | None) -> Hits:
-        terms = self._expand(node.field, node.text, lambda limit: self.src.top_prefix_terms(node.field, node.text, limit))
+        terms = self._expand(node.field, node.text,
+                             lambda limit: self.src.top_prefix_terms(node.field, node.text, limit))
         hits = _union([self._term(P.Term(node.field, t), None) for t in terms], self.n, ids_only=True)
         return Hits(hits.ids, np.full(len(hits.ids), float(node.boost)))
 

@@ -102,7 +102,8 @@ def run(src: Source, req: SearchRequest) -> Matches:
     keys = collect.story_keys(src.ordinals("story"), matched.ids) if req.collapse else None
     stories = len(np.unique(keys)) if keys is not None and len(keys) else 0
     page, sizes = _page(src, req, evaluator, matched, keys)
-    return Matches(total=len(matched), page=list(zip(page.ids.tolist(), page.scores.tolist())), facets=facets, months=months, years=years, stories=stories,
+    return Matches(total=len(matched), page=list(zip(page.ids.tolist(), page.scores.tolist())), facets=facets,
+                   months=months, years=years, stories=stories,
                    story_sizes=sizes, expanded=evaluator.expanded, notes=req.budget.notes)
 
 

@@ -25,9 +25,9 @@ class WhooshSearcher:
 
     def _open(self) -> Snapshot:
         snap = Snapshot(self.ix, self.cache, B=BM25_B, K1=BM25_K1)
-        # query-side decompounding knows the index's words; the shared vocabulary's record of the segments
-        # it learned is shared with the indexer's learning (analysis exposes no call for it yet)
-        snap.learn_words(analysis.vocabulary.default_vocabulary()._segments)
+        # query-side decompounding knows the index's words; the record of the segments learned is the shared
+        # vocabulary's, so the indexer's learning and this one never read a segment twice
+        snap.learn_words(analysis.vocabulary.default_vocabulary().learned_segments)
         return snap
 
     def view(self) -> Snapshot:
