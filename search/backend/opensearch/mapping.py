@@ -1,0 +1,159 @@
+"""The OpenSearch index: settings, mappings and the document of one record.
+
+Stichwort's analysis stays the analysis.  Text is indexed *pre-analysed*: each
+text field (``t.title_de``, ``t.body_de``, ..., ``t.exact``, ``t.loc``) holds
+Stichwort's terms, one token per position, separated by spaces and split by
+the ``whitespace`` tokenizer; the terms that share a position (a hyphenated
+word's pieces, a compound's parts) are joined by ``JOIN`` into one token that
+the ``pattern_capture`` filter splits back into tokens at that one position.
+So both backends match the same terms at the same positions, and phrases work.
+
+Scoring is Whoosh's BM25F (``scripted`` similarity with its idf, k1 and b),
+over the statistics OpenSearch gathers across shards (``dfs_query_then_fetch``).
+The differences that remain: a compound part counts as a whole occurrence
+here (Whoosh weighs it ``analysis.PART_BOOST``), and idf and average lengths
+count the documents that have the field rather than all documents (the same
+for a one-language archive).
+
+The display record is stored once (``doc``, not indexed); keyword fields hold
+the lower-cased filter values and the display values the facets count.  The
+pre-analysed texts are left out of ``_source``: they are big and only needed
+for matching.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from search import analysis
+from search.analysis import FusedChain
+from search.backend.base import Record
+from search.index.fields import KEYWORD_FIELDS, LOCATION_WORDS, SURFACE_FIELD, TEXT_ROLES, text_field
+
+JOIN = "\u0001"  # joins the terms of one position into one token (never part of a term)
+TEXT_PREFIX = "t."
+SCORED_FIELDS = (SURFACE_FIELD, LOCATION_WORDS, "source")
+#: Bumped when the documents this module writes change: an index written otherwise must be rebuilt.
+FORMAT = 1
+BM25_K1 = 1.2
+BM25_B = 0.5  # as the Whoosh backend (search.backend.whoosh.searching)
+
+_WEIGHT = ("double idf = Math.log(field.docCount / (term.docFreq + 1.0)) + 1.0; "
+           "return query.boost * idf;")
+_SCORE = ("double tf = doc.freq; double avg = field.docCount > 0 ? field.sumTotalTermFreq / (double) field.docCount "
+          ": 1.0; if (avg <= 0) { avg = 1.0; } "
+          "double norm = params.k1 * ((1 - params.b) + params.b * doc.length / avg); "
+          "return weight * tf * (params.k1 + 1) / (tf + norm);")
+
+
+def os_field(field: str) -> str:
+    """Where a plan's field lives in the index: text fields under ``t.``, keyword fields as named."""
+    if field in KEYWORD_FIELDS.values() and field != "source" or field in ("month", "day", "id", "src"):
+        return field
+    return TEXT_PREFIX + field
+
+
+def text_fields(languages: Iterable[str]) -> list[str]:
+    return [text_field(role, lang) for lang in languages for role in TEXT_ROLES]
+
+
+def index_body(shards: int, replicas: int) -> dict[str, Any]:
+    """Settings and mappings of a new index (every language's fields: a later run may add any)."""
+    positional = {"type": "text", "analyzer": "stichwort_terms", "similarity": "stichwort", "norms": True}
+    text = {name: dict(positional) for name in text_fields(analysis.LANGUAGES)}
+    text[LOCATION_WORDS] = dict(positional)
+    text[SURFACE_FIELD] = {**positional, "index_options": "freqs"}
+    text["source"] = {**positional, "index_options": "freqs"}
+    keyword = {"type": "keyword"}
+    return {
+        "settings": {
+            "number_of_shards": shards, "number_of_replicas": replicas,
+            "refresh_interval": "-1",  # the writer refreshes at each commit: readers see whole batches
+            "max_result_window": 100_000,
+            "similarity": {"stichwort": {
+                "type": "scripted", "weight_script": {"source": _WEIGHT},
+                "script": {"source": _SCORE, "params": {"k1": BM25_K1, "b": BM25_B}}}},
+            "analysis": {
+                "tokenizer": {"stichwort_space": {"type": "whitespace", "max_token_length": 4096}},
+                "filter": {"stichwort_positions": {"type": "pattern_capture", "preserve_original": False,
+                                                   "patterns": [f"([^{JOIN}]+)"]}},
+                "analyzer": {"stichwort_terms": {"type": "custom", "tokenizer": "stichwort_space",
+                                                 "filter": ["stichwort_positions"]}},
+            },
+        },
+        "mappings": {
+            "dynamic": "strict",
+            "_source": {"excludes": ["t", "words"]},
+            "_meta": {"stichwort_format": FORMAT, "analysis_version": FusedChain.VERSION, "generation": 0},
+            "properties": {
+                "id": keyword, "src": keyword, "story": keyword, "language": keyword,
+                "location": keyword, "location_col": keyword, "category": keyword, "category_col": keyword,
+                "source_col": keyword, "month": keyword, "day": keyword,
+                "date": {"type": "date", "format": "strict_date_optional_time"},
+                "words": {"type": "keyword", "index": True},  # distinct surface words: suggestions
+                "doc": {"type": "object", "enabled": False},
+                "t": {"type": "object", "properties": text},
+            },
+        },
+    }
+
+
+def positional_text(chain: FusedChain, value: str) -> str:
+    """``value``'s terms in ``chain``, one token per position (see the module docstring)."""
+    if not value:
+        return ""
+    poses, _ = chain.tally(value, "index")
+    at: dict[int, list[str]] = {}
+    for term, plist in poses.items():
+        if not term or JOIN in term:
+            continue
+        term = "".join(term.split())  # a term is never whitespace; keep the tokenizer's view of it whole
+        for p in plist:
+            at.setdefault(p, []).append(term)
+    if not at:
+        return ""
+    out = []
+    for p in range(max(at) + 1):
+        out.append(JOIN.join(at[p]) if p in at else JOIN)  # a gap keeps later positions where they are
+    return " ".join(out)
+
+
+def surface_text(value: str) -> tuple[str, list[str]]:
+    """The ``exact`` field (its words repeated as often as they occur) and the distinct words."""
+    counts = analysis.surface_counts(value)
+    if counts is None:
+        poses, _ = analysis.analyzer_for(analysis.SURFACE).tally(value, "index")
+        counts = {t: len(p) for t, p in poses.items()}
+    words = [w for w in counts if w and JOIN not in w and not any(c.isspace() for c in w)]
+    return " ".join(" ".join([w] * min(int(counts[w]), 1000)) for w in words), words
+
+
+def document(record: Record) -> dict[str, Any]:
+    """The OpenSearch document of one record (``search.backend.base.Record``)."""
+    doc, lang, date = record["display"], record["language"], record["date"]
+    chain = analysis.analyzer_for(lang)
+    title, teaser, body = doc["title"], doc["teaser"], doc["body"]
+    location, sources, category = doc["location"], doc["sources"], doc["category"]
+    text: dict[str, str] = {}
+    for role, value in zip(TEXT_ROLES, (title, teaser, body)):
+        if value:
+            text[text_field(role, lang)] = positional_text(chain, value)
+    exact, words = surface_text(f"{title}\n{teaser}\n{body}")
+    text[SURFACE_FIELD] = exact
+    if location:
+        text[LOCATION_WORDS] = positional_text(analysis.analyzer_for(analysis.NEUTRAL), location)
+    if sources:
+        text["source"] = " ".join(s.lower() for s in sources if s)
+    out: dict[str, Any] = {
+        "id": record["id"], "src": record["src"], "story": record["story"], "language": doc["language"],
+        "doc": doc, "t": text, "words": words[:20_000],
+        "location_col": location or None, "source_col": [s for s in sources if s],
+        "category_col": category or None,
+    }
+    if location:
+        out["location"] = location.lower()
+    if category:
+        out["category"] = category.lower()
+    if date:
+        out.update(date=date.isoformat(), month=date.strftime("%Y-%m"), day=date.strftime("%Y-%m-%d"))
+    return out
