@@ -8,12 +8,14 @@ word's pieces, a compound's parts) are joined by ``JOIN`` into one token that
 the ``pattern_capture`` filter splits back into tokens at that one position.
 So both backends match the same terms at the same positions, and phrases work.
 
-Scoring is Whoosh's BM25F (``scripted`` similarity with its idf, k1 and b),
-over the statistics OpenSearch gathers across shards (``dfs_query_then_fetch``).
-The differences that remain: a compound part counts as a whole occurrence
-here (Whoosh weighs it ``analysis.PART_BOOST``), and idf and average lengths
-count the documents that have the field rather than all documents (the same
-for a one-language archive).
+Scoring is BM25 with the Whoosh backend's k1 and b, over the statistics
+OpenSearch gathers across shards (``dfs_query_then_fetch``).  The differences
+that remain: Lucene's idf is ``ln(1 + (N - df + 0.5) / (df + 0.5))`` where
+Whoosh's is ``ln(N / (df + 1)) + 1`` (a scripted similarity could use
+Whoosh's, but the minimal distribution has no script engine); a compound part
+counts as a whole occurrence here (Whoosh weighs it ``analysis.PART_BOOST``);
+idf and average lengths count the documents that have the field rather than
+all documents (the same for a one-language archive).
 
 The display record is stored once (``doc``, not indexed); keyword fields hold
 the lower-cased filter values and the display values the facets count.  The
@@ -38,12 +40,9 @@ FORMAT = 1
 BM25_K1 = 1.2
 BM25_B = 0.5  # as the Whoosh backend (search.backend.whoosh.searching)
 
-_WEIGHT = ("double idf = Math.log(field.docCount / (term.docFreq + 1.0)) + 1.0; "
-           "return query.boost * idf;")
-_SCORE = ("double tf = doc.freq; double avg = field.docCount > 0 ? field.sumTotalTermFreq / (double) field.docCount "
-          ": 1.0; if (avg <= 0) { avg = 1.0; } "
-          "double norm = params.k1 * ((1 - params.b) + params.b * doc.length / avg); "
-          "return weight * tf * (params.k1 + 1) / (tf + norm);")
+#: Lucene's BM25 leaves out BM25's constant ``k1 + 1``; the query DSL multiplies it back into term boosts so
+#: scores add up with constant-score clauses as in the Whoosh backend.
+SCORE_SCALE = BM25_K1 + 1
 
 
 def os_field(field: str) -> str:
@@ -70,9 +69,8 @@ def index_body(shards: int, replicas: int) -> dict[str, Any]:
             "number_of_shards": shards, "number_of_replicas": replicas,
             "refresh_interval": "-1",  # the writer refreshes at each commit: readers see whole batches
             "max_result_window": 100_000,
-            "similarity": {"stichwort": {
-                "type": "scripted", "weight_script": {"source": _WEIGHT},
-                "script": {"source": _SCORE, "params": {"k1": BM25_K1, "b": BM25_B}}}},
+            # parts and hyphen pieces count towards a field's length, as in Whoosh (discount_overlaps off)
+            "similarity": {"stichwort": {"type": "BM25", "k1": BM25_K1, "b": BM25_B, "discount_overlaps": False}},
             "analysis": {
                 "tokenizer": {"stichwort_space": {"type": "whitespace", "max_token_length": 4096}},
                 "filter": {"stichwort_positions": {"type": "pattern_capture", "preserve_original": False,
