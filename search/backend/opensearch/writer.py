@@ -334,7 +334,7 @@ def _send(client: Client, chunk: list[tuple[str, dict]]) -> int:
     """One bulk request, then again for the items the cluster pushed back (429, 503: a shard moving)."""
     deleted = 0
     delay = 0.5
-    for attempt in range(ITEM_RETRIES + 1):
+    for _ in range(ITEM_RETRIES + 1):
         answer = client.request("POST", "/_bulk", "".join(line for line, _ in chunk), timeout=max(client.timeout, 120))
         if not answer.get("errors"):
             return deleted + sum(1 for item in answer["items"] if item.get("delete", {}).get("result") == "deleted")
