@@ -13,81 +13,125 @@ where they stand within the slop, as a ``span_near`` filter.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from search.backend.opensearch.mapping import SCORE_SCALE, os_field
+from search.backend.opensearch.mapping import PART_WEIGHT, PARTS_SUFFIX, SCORE_SCALE, os_field, parts_field
+from search.index.fields import role_of
 from search.query import plan as P
 
 MATCH_NONE: dict[str, Any] = {"match_none": {}}
 
 
-def to_dsl(node: P.Node) -> dict[str, Any]:
-    """The scoring clause of ``node``."""
+Factors = dict[tuple[str, str], float]
+
+
+def to_dsl(node: P.Node, factors: Factors | None = None) -> dict[str, Any]:
+    """The scoring clause of ``node``; ``factors`` (see ``idf_factors``) turn Lucene's idf into Whoosh's."""
     method = _SCORING.get(type(node))
     if method is None:
         raise TypeError(f"no query DSL for plan node {type(node).__name__}")
-    return method(node)
+    return method(node, factors or {})
 
 
-def to_filter(node: P.Node) -> dict[str, Any]:
+def idf_factors(terms: dict[tuple[str, str], int], fields: dict[str, int], n: int) -> Factors:
+    """Per (field, term): Whoosh's idf ``ln(n / (df + 1)) + 1`` over Lucene's ``ln(1 + (N - df + 0.5) / (df + 0.5))``
+    (``N`` the documents with the field), from the cluster's counts: a term's boost times this factor
+    scores it as the Whoosh backend does (up to length normalisation)."""
+    out = {}
+    for (field, term), df in terms.items():
+        docs = fields.get(field, 0)
+        if df <= 0 or docs <= 0:
+            continue
+        lucene = math.log(1 + (docs - df + 0.5) / (df + 0.5))
+        whole = field[:-len(PARTS_SUFFIX)] if field.endswith(PARTS_SUFFIX) else field
+        union = max(terms.get((whole, term), 0), terms.get((parts_field(whole), term), 0))  # Whoosh: one field
+        whoosh = math.log(n / (union + 1)) + 1
+        if lucene > 0:
+            out[(field, term)] = whoosh / lucene
+    return out
+
+
+def scored_terms(node: P.Node) -> set[tuple[str, str]]:
+    """The (field, term) pairs whose BM25 a plan adds up (text fields only)."""
+    found: set[tuple[str, str]] = set()
+    for leaf in P.walk(node):
+        if isinstance(leaf, P.Term):
+            found.add((leaf.field, leaf.text))
+        elif isinstance(leaf, P.Phrase):
+            found.update((leaf.field, t) for t in leaf.terms)
+        elif isinstance(leaf, P.Near):
+            found.update(((leaf.field, leaf.first), (leaf.field, leaf.second)))
+    found |= {(parts_field(f), t) for f, t in found if role_of(f) is not None}
+    return {(f, t) for f, t in found if os_field(f).startswith("t.")}
+
+
+def to_filter(node: P.Node, factors: Factors | None = None) -> dict[str, Any]:
     """``node`` as a clause that only restricts (its score unused)."""
     if isinstance(node, P.Value):
-        return _value(node)
+        return _value(node, {})
     if isinstance(node, P.DateRange):
         return date_range(node)
-    return to_dsl(node)
+    return to_dsl(node, factors)
 
 
-def _term(node: P.Term) -> dict[str, Any]:
+def _term(node: P.Term, f: Factors) -> dict[str, Any]:
     field = os_field(node.field)
     if not field.startswith("t."):  # keyword fields are not scored: their posting weight, 1
         return {"constant_score": {"filter": {"term": {field: node.text}}, "boost": node.boost}}
-    return {"term": {field: {"value": node.text, "boost": node.boost * SCORE_SCALE}}}
+    boost = node.boost * SCORE_SCALE * f.get((node.field, node.text), 1.0)
+    clause = {"term": {field: {"value": node.text, "boost": boost}}}
+    if role_of(node.field) is None:
+        return clause
+    parts = parts_field(node.field)  # the term as a compound's part, weighing as in the Whoosh backend
+    boost = node.boost * SCORE_SCALE * PART_WEIGHT * f.get((parts, node.text), 1.0)
+    return {"bool": {"should": [clause, {"term": {os_field(parts): {"value": node.text, "boost": boost}}}],
+                     "minimum_should_match": 1}}
 
 
-def _prefix(node: P.Prefix) -> dict[str, Any]:
+def _prefix(node: P.Prefix, f: Factors) -> dict[str, Any]:
     return {"constant_score": {"filter": {"prefix": {os_field(node.field): node.text}}, "boost": node.boost}}
 
 
-def _fuzzy(node: P.Fuzzy) -> dict[str, Any]:
+def _fuzzy(node: P.Fuzzy, f: Factors) -> dict[str, Any]:
     return {"fuzzy": {os_field(node.field): {"value": node.text, "fuzziness": node.maxdist,
                                               "prefix_length": node.prefix, "boost": node.boost * SCORE_SCALE,
                                               "max_expansions": 50, "transpositions": False}}}
 
 
-def _phrase(node: P.Phrase) -> dict[str, Any]:
+def _phrase(node: P.Phrase, f: Factors) -> dict[str, Any]:
     terms = [P.Term(node.field, t) for t in node.terms]
     if len(terms) == 1:
-        return _scaled(_term(terms[0]), node.boost)
+        return _scaled(_term(terms[0], f), node.boost)
     field = os_field(node.field)
     spans = {"span_near": {"clauses": [{"span_term": {field: t}} for t in node.terms],
                            "slop": max(0, node.slop - 1), "in_order": True}}
-    return {"bool": {"filter": [spans], "must": [_term(t) for t in terms], "boost": node.boost}}
+    return {"bool": {"filter": [spans], "must": [_term(t, f) for t in terms], "boost": node.boost}}
 
 
-def _near(node: P.Near) -> dict[str, Any]:
+def _near(node: P.Near, f: Factors) -> dict[str, Any]:
     field = os_field(node.field)
     spans = {"span_near": {"clauses": [{"span_term": {field: node.first}}, {"span_term": {field: node.second}}],
                            "slop": max(0, node.slop - 1), "in_order": True}}
-    return {"bool": {"filter": [spans], "must": [_term(P.Term(node.field, node.first)),
-                                                 _term(P.Term(node.field, node.second))], "boost": node.boost}}
+    return {"bool": {"filter": [spans], "must": [_term(P.Term(node.field, node.first), f),
+                                                 _term(P.Term(node.field, node.second), f)], "boost": node.boost}}
 
 
-def _sum(node: P.Sum) -> dict[str, Any]:
-    kids = [to_dsl(c) for c in node.children if not isinstance(c, P.Nothing)]
+def _sum(node: P.Sum, f: Factors) -> dict[str, Any]:
+    kids = [to_dsl(c, f) for c in node.children if not isinstance(c, P.Nothing)]
     if not kids:
         return MATCH_NONE
     return {"bool": {"should": kids, "minimum_should_match": 1, "boost": node.boost}}
 
 
-def _all(node: P.All) -> dict[str, Any]:
+def _all(node: P.All, f: Factors) -> dict[str, Any]:
     if any(isinstance(c, P.Nothing) for c in node.children):
         return MATCH_NONE
-    return {"bool": {"must": [to_dsl(c) for c in node.children], "boost": node.boost}}
+    return {"bool": {"must": [to_dsl(c, f) for c in node.children], "boost": node.boost}}
 
 
-def _allwords(node: P.AllWords) -> dict[str, Any]:
-    kids = [to_dsl(c) for c in node.children]
+def _allwords(node: P.AllWords, f: Factors) -> dict[str, Any]:
+    kids = [to_dsl(c, f) for c in node.children]
     if len(kids) == 1:
         return kids[0]
     should = list(kids)
@@ -96,28 +140,28 @@ def _allwords(node: P.AllWords) -> dict[str, Any]:
     return {"bool": {"should": should, "minimum_should_match": 1}}
 
 
-def _boosted(node: P.Boosted) -> dict[str, Any]:
-    return {"bool": {"must": [to_dsl(node.base)], "should": [to_dsl(node.extra)]}}
+def _boosted(node: P.Boosted, f: Factors) -> dict[str, Any]:
+    return {"bool": {"must": [to_dsl(node.base, f)], "should": [to_dsl(node.extra, f)]}}
 
 
-def _exclude(node: P.Exclude) -> dict[str, Any]:
-    return {"bool": {"must": [to_dsl(node.base)], "must_not": [to_filter(node.without)]}}
+def _exclude(node: P.Exclude, f: Factors) -> dict[str, Any]:
+    return {"bool": {"must": [to_dsl(node.base, f)], "must_not": [to_filter(node.without, f)]}}
 
 
-def _filter(node: P.Filter) -> dict[str, Any]:
-    return {"bool": {"must": [to_dsl(node.base)], "filter": [to_filter(f) for f in node.must],
-                     "must_not": [to_filter(f) for f in node.must_not]}}
+def _filter(node: P.Filter, f: Factors) -> dict[str, Any]:
+    return {"bool": {"must": [to_dsl(node.base, f)], "filter": [to_filter(m, f) for m in node.must],
+                     "must_not": [to_filter(m, f) for m in node.must_not]}}
 
 
-def _every(node: P.Every) -> dict[str, Any]:
+def _every(node: P.Every, f: Factors) -> dict[str, Any]:
     return {"match_all": {}}
 
 
-def _nothing(node: P.Nothing) -> dict[str, Any]:
+def _nothing(node: P.Nothing, f: Factors) -> dict[str, Any]:
     return MATCH_NONE
 
 
-def _value(node: P.Value) -> dict[str, Any]:
+def _value(node: P.Value, f: Factors) -> dict[str, Any]:
     field = os_field(node.field)
     alts: list[dict[str, Any]] = [{"terms": {field: list(node.values)}}]
     if node.field == "source":  # "quelle:zeit" finds zeit.de too
@@ -141,5 +185,5 @@ def _scaled(clause: dict[str, Any], boost: float) -> dict[str, Any]:
 
 _SCORING = {P.Term: _term, P.Prefix: _prefix, P.Fuzzy: _fuzzy, P.Phrase: _phrase, P.Near: _near, P.Sum: _sum,
             P.All: _all, P.AllWords: _allwords, P.Boosted: _boosted, P.Exclude: _exclude, P.Filter: _filter,
-            P.Every: _every, P.Nothing: _nothing, P.Value: _value, P.DateRange: lambda n: {
+            P.Every: _every, P.Nothing: _nothing, P.Value: _value, P.DateRange: lambda n, f: {
                 "constant_score": {"filter": date_range(n), "boost": 0.0}}}

@@ -9,11 +9,13 @@ the ``pattern_capture`` filter splits back into tokens at that one position.
 So both backends match the same terms at the same positions, and phrases work.
 
 Scoring is BM25 with the Whoosh backend's k1 and b, over the statistics
-OpenSearch gathers across shards (``dfs_query_then_fetch``).  The differences
-that remain: Lucene's idf is ``ln(1 + (N - df + 0.5) / (df + 0.5))`` where
-Whoosh's is ``ln(N / (df + 1)) + 1`` (a scripted similarity could use
-Whoosh's, but the minimal distribution has no script engine); a compound part
-counts as a whole occurrence here (Whoosh weighs it ``analysis.PART_BOOST``);
+OpenSearch gathers across shards (``dfs_query_then_fetch``).  Lucene's idf is
+``ln(1 + (N - df + 0.5) / (df + 0.5))`` where Whoosh's is ``ln(N / (df + 1)) + 1``
+(a scripted similarity could use Whoosh's, but the minimal distribution has
+no script engine): the searcher counts each query term's documents and
+multiplies its boost by the ratio (``dsl.idf_factors``).  What remains: a compound part
+is indexed in a field of its own (``parts_field``), searched beside its word's field with ``PART_WEIGHT``
+(Whoosh adds its weight ``analysis.PART_BOOST`` to the word's field);
 idf and average lengths count the documents that have the field rather than
 all documents (the same for a one-language archive).
 
@@ -36,13 +38,16 @@ JOIN = "\u0001"  # joins the terms of one position into one token (never part of
 TEXT_PREFIX = "t."
 SCORED_FIELDS = (SURFACE_FIELD, LOCATION_WORDS, "source")
 #: Bumped when the documents this module writes change: an index written otherwise must be rebuilt.
-FORMAT = 1
+FORMAT = 2
+PARTS_SUFFIX = "_parts"
+#: A compound part's boost in its own field: as Whoosh scores a part of posting weight ``PART_BOOST`` in the
+#: field of its word (BM25 of tf 0.3), for one occurrence in a field of average length.
+PART_WEIGHT = analysis.PART_BOOST * (1 + 1.2) / (analysis.PART_BOOST + 1.2)
 BM25_K1 = 1.2
 BM25_B = 0.5  # as the Whoosh backend (search.backend.whoosh.searching)
 
-#: Lucene's BM25 leaves out BM25's constant ``k1 + 1``; the query DSL multiplies it back into term boosts so
-#: scores add up with constant-score clauses as in the Whoosh backend.
-SCORE_SCALE = BM25_K1 + 1
+#: OpenSearch's "BM25" keeps BM25's ``k1 + 1`` factor (Lucene's legacy form), as Whoosh does: nothing to scale.
+SCORE_SCALE = 1.0
 
 
 def os_field(field: str) -> str:
@@ -60,6 +65,7 @@ def index_body(shards: int, replicas: int) -> dict[str, Any]:
     """Settings and mappings of a new index (every language's fields: a later run may add any)."""
     positional = {"type": "text", "analyzer": "stichwort_terms", "similarity": "stichwort", "norms": True}
     text = {name: dict(positional) for name in text_fields(analysis.LANGUAGES)}
+    text.update({parts_field(name): {**positional, "index_options": "freqs"} for name in text_fields(analysis.LANGUAGES)})
     text[LOCATION_WORDS] = dict(positional)
     text[SURFACE_FIELD] = {**positional, "index_options": "freqs"}
     text["source"] = {**positional, "index_options": "freqs"}
@@ -96,24 +102,35 @@ def index_body(shards: int, replicas: int) -> dict[str, Any]:
     }
 
 
-def positional_text(chain: FusedChain, value: str) -> str:
-    """``value``'s terms in ``chain``, one token per position (see the module docstring)."""
+def positional_text(chain: FusedChain, value: str) -> tuple[str, str]:
+    """``value``'s terms in ``chain``: the words and hyphen pieces, one token per position (see the module
+    docstring), and the compound parts (``parts_field``)."""
     if not value:
-        return ""
-    poses, _ = chain.tally(value, "index")
+        return "", ""
+    terms, positions, flags = chain.postings(value, "index")
     at: dict[int, list[str]] = {}
-    for term, plist in poses.items():
+    parts: list[str] = []
+    for term, p, flag in zip(terms, positions, flags):
+        term = "".join(term.split())  # a term is never whitespace; keep the tokenizer's view of it whole
         if not term or JOIN in term:
             continue
-        term = "".join(term.split())  # a term is never whitespace; keep the tokenizer's view of it whole
-        for p in plist:
-            at.setdefault(p, []).append(term)
+        if flag is None:
+            parts.append(term)
+        else:
+            seen = at.setdefault(p, [])
+            if term not in seen:
+                seen.append(term)
     if not at:
-        return ""
+        return "", " ".join(parts)
     out = []
     for p in range(max(at) + 1):
         out.append(JOIN.join(at[p]) if p in at else JOIN)  # a gap keeps later positions where they are
-    return " ".join(out)
+    return " ".join(out), " ".join(parts)
+
+
+def parts_field(field: str) -> str:
+    """The field beside a per-language text field that holds its compound parts."""
+    return field + PARTS_SUFFIX
 
 
 def surface_text(value: str) -> tuple[str, list[str]]:
@@ -135,11 +152,14 @@ def document(record: Record) -> dict[str, Any]:
     text: dict[str, str] = {}
     for role, value in zip(TEXT_ROLES, (title, teaser, body)):
         if value:
-            text[text_field(role, lang)] = positional_text(chain, value)
+            name = text_field(role, lang)
+            text[name], parts = positional_text(chain, value)
+            if parts:
+                text[parts_field(name)] = parts
     exact, words = surface_text(f"{title}\n{teaser}\n{body}")
     text[SURFACE_FIELD] = exact
     if location:
-        text[LOCATION_WORDS] = positional_text(analysis.analyzer_for(analysis.NEUTRAL), location)
+        text[LOCATION_WORDS] = " ".join(positional_text(analysis.analyzer_for(analysis.NEUTRAL), location)).strip()
     if sources:
         text["source"] = " ".join(s.lower() for s in sources if s)
     out: dict[str, Any] = {

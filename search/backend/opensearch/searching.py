@@ -24,7 +24,7 @@ import numpy as np
 from search import analysis
 from search.analysis import FusedChain
 from search.backend.opensearch.client import Client, from_config, ndjson, path
-from search.backend.opensearch.dsl import date_range, to_dsl
+from search.backend.opensearch.dsl import date_range, idf_factors, scored_terms, to_dsl
 from search.backend.opensearch.mapping import os_field, text_fields
 from search.backend.opensearch.writer import surface_words
 from search.backend.searching import StoredArticle
@@ -111,6 +111,7 @@ class OpenSearchView:
         self._records: OrderedDict[str, StoredArticle] = OrderedDict()
         self._signatures: OrderedDict[str, dict[str, float]] = OrderedDict()
         self._frequencies: dict[tuple[str, str], int] = {}
+        self._field_docs: dict[str, int] = {}
         self._lock = threading.Lock()
         self._mix: dict[str, float] = {}
         self.doc_count = 0
@@ -140,8 +141,20 @@ class OpenSearchView:
         return answers
 
     # -- searching ------------------------------------------------------------------------------------------
+    def factors(self, plan: P.Node) -> dict[tuple[str, str], float]:
+        """Per scored term of ``plan``: the boost factor that makes its idf Whoosh's (``dsl.idf_factors``)."""
+        pairs = scored_terms(plan)
+        if not pairs:
+            return {}
+        by_field: dict[str, list[str]] = defaultdict(list)
+        for field, term in pairs:
+            by_field[field].append(term)
+        self.prefetch_frequencies_many(by_field)
+        return idf_factors({p: self._frequencies.get(p, 0) for p in pairs},
+                           {f: self._field_docs.get(f, 0) for f in by_field}, self.n)
+
     def search(self, request: SearchRequest) -> Matches:
-        query = to_dsl(request.plan)
+        query = to_dsl(request.plan, self.factors(request.plan))
         if request.dates is not None:
             query = {"bool": {"must": [query], "filter": [date_range(request.dates)]}}
         selections = {f: _selection(f, values) for f, values in request.filters.items() if values}
@@ -305,12 +318,11 @@ class OpenSearchView:
             field = rel.text_field("body", analysis.language_of(doc.get("language")))
             top = sorted(doc.get("signature", {}).items(), key=lambda kv: -kv[1])[:terms]
             wanted[field].update(t for t, _ in top)
-        for field, words in wanted.items():
-            self.prefetch_frequencies(field, sorted(words))
+        self.prefetch_frequencies_many({f: sorted(w) for f, w in wanted.items()})
         bodies = []
         for doc, excluded in queries:
             plan = rel.like_plan(doc, self, terms)
-            bodies.append({"query": {"bool": {"must": [to_dsl(plan)], "must_not": [{"ids": {"values": excluded}}]}},
+            bodies.append({"query": {"bool": {"must": [to_dsl(plan, self.factors(plan))], "must_not": [{"ids": {"values": excluded}}]}},
                            "size": depth, "_source": False, "track_total_hits": False})
         answers = self._msearch(bodies)
         bests = [[h["_id"] for h in a["hits"]["hits"]] for a in answers]
@@ -323,7 +335,8 @@ class OpenSearchView:
 
     def explain(self, plan: P.Node, ref: str) -> tuple[float, list[tuple[P.Node, float]]]:
         leaves = [leaf for leaf in P.walk(plan) if isinstance(leaf, LEAVES)]
-        bodies = [{"query": {"bool": {"must": [to_dsl(node)], "filter": [{"ids": {"values": [ref]}}]}}, "size": 1,
+        factors = self.factors(plan)
+        bodies = [{"query": {"bool": {"must": [to_dsl(node, factors)], "filter": [{"ids": {"values": [ref]}}]}}, "size": 1,
                    "_source": False} for node in [plan, *leaves]]
         scores = []
         for i in range(0, len(bodies), 100):
@@ -373,21 +386,30 @@ class OpenSearchView:
         return found
 
     def prefetch_frequencies(self, field: str, terms: list[str]) -> None:
-        """Document frequencies of many terms of one field in one request (a filters aggregation)."""
-        missing = [t for t in dict.fromkeys(terms) if (field, t) not in self._frequencies]
-        if not missing:
+        self.prefetch_frequencies_many({field: terms})
+
+    def prefetch_frequencies_many(self, wanted: dict[str, list[str]]) -> None:
+        """Document frequencies of many terms, and the documents having each field, in one request per 500
+        (a filters aggregation)."""
+        missing = [(f, t) for f, terms in wanted.items() for t in dict.fromkeys(terms) if (f, t) not in self._frequencies]
+        fields = [f for f in wanted if f not in self._field_docs]
+        if not missing and not fields:
             return
-        target = os_field(field)
-        for i in range(0, len(missing), 500):
+        for i in range(0, max(len(missing), 1), 500):
             chunk = missing[i:i + 500]
-            filters = {str(k): {"term": {target: t}} for k, t in enumerate(chunk)}
+            filters = {str(k): {"term": {os_field(f): t}} for k, (f, t) in enumerate(chunk)}
+            if i == 0:
+                filters.update({"field:" + f: {"exists": {"field": os_field(f)}} for f in fields})
             answer = self._search({"size": 0, "aggs": {"df": {"filters": {"filters": filters}}}}, dfs=False)
             buckets = answer["aggregations"]["df"]["buckets"]
             with self._lock:
                 if len(self._frequencies) > 500_000:
                     self._frequencies.clear()
-                for k, t in enumerate(chunk):
-                    self._frequencies[(field, t)] = buckets[str(k)]["doc_count"]
+                for k, pair in enumerate(chunk):
+                    self._frequencies[pair] = buckets[str(k)]["doc_count"]
+                if i == 0:
+                    for f in fields:
+                        self._field_docs[f] = buckets["field:" + f]["doc_count"]
 
     def _words(self, include: str, limit: int) -> list[tuple[str, int]]:
         """Surface words matching the Lucene regular expression ``include``, most frequent first."""
