@@ -102,8 +102,13 @@ class Client:
         timeout = timeout or self.timeout
         delay = 0.2
         last_error = ""
+        unreachable = 0
         for attempt in range(self.retries + 1):
             status, payload, last_error = self._once(method, path, data, headers, timeout)
+            unreachable += status is None
+            if status is None and (not retry or unreachable > 2 or "timed out" in last_error):
+                raise Unavailable(f"the search cluster does not answer ({last_error}); try again shortly",
+                                  retry_after=10)
             if status is None or (retry and status in RETRY_STATUSES):
                 if attempt < self.retries:
                     time.sleep(delay)
