@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from conftest import DEMO, ROOT
 from test_relevance import QUERIES
 
@@ -75,9 +74,9 @@ def os_config(url: str, index_dir: Path, index: str | None = None, **opensearch)
 def drop(config) -> None:
     from search.backend.opensearch.client import from_config
     from search.backend.opensearch.writer import lock_index
-    client = from_config(config)
+    cluster = from_config(config)
     for name in (config["opensearch"]["index"], lock_index(config["opensearch"]["index"])):
-        client.request("DELETE", "/" + name, ok=(404,))
+        cluster.request("DELETE", "/" + name, ok=(404,))
 
 
 @pytest.fixture(scope="session")
@@ -174,7 +173,8 @@ def test_engine_answers_the_same_on_both(whoosh_engine, os_engine):
     assert [h["id"] for h in ro["same_story"]] == [h["id"] for h in rw["same_story"]]
     assert len({h["id"] for h in ro["related"]} & {h["id"] for h in rw["related"]}) >= 8
     story = whoosh_engine.get(doc)["story_id"]
-    assert [h["id"] for h in os_engine.story(story)["articles"]] == [h["id"] for h in whoosh_engine.story(story)["articles"]]
+    members = [h["id"] for h in whoosh_engine.story(story)["articles"]]
+    assert [h["id"] for h in os_engine.story(story)["articles"]] == members
     assert os_engine.suggest("Bahn") == whoosh_engine.suggest("Bahn")
     assert os_engine.search("Bahnstreick")["suggestion"] == whoosh_engine.search("Bahnstreick")["suggestion"]
     assert os_engine.explain("Bahnstreik", doc)["matched"]
@@ -276,9 +276,9 @@ def test_unreachable_cluster_is_a_503_never_a_500(tmp_path):
     engine = Engine(config.index_dir, config)  # starts: a cluster may come back
     with pytest.raises(Unavailable):
         engine.search("Bahnstreik")
-    client = create_app(engine=engine).test_client()
+    web = create_app(engine=engine).test_client()
     for url in ("/api/search?q=Bahnstreik", "/api/health", "/api/articles/x", "/"):
-        assert client.get(url).status_code == 503, url
+        assert web.get(url).status_code == 503, url
 
 
 # -- a node killed ----------------------------------------------------------------------------------------------

@@ -65,7 +65,8 @@ def index_body(shards: int, replicas: int) -> dict[str, Any]:
     """Settings and mappings of a new index (every language's fields: a later run may add any)."""
     positional = {"type": "text", "analyzer": "stichwort_terms", "similarity": "stichwort", "norms": True}
     text = {name: dict(positional) for name in text_fields(analysis.LANGUAGES)}
-    text.update({parts_field(name): {**positional, "index_options": "freqs"} for name in text_fields(analysis.LANGUAGES)})
+    text.update({parts_field(name): {**positional, "index_options": "freqs"}
+                 for name in text_fields(analysis.LANGUAGES)})
     text[LOCATION_WORDS] = dict(positional)
     text[SURFACE_FIELD] = {**positional, "index_options": "freqs"}
     text["source"] = {**positional, "index_options": "freqs"}

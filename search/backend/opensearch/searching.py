@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterator
 from datetime import datetime
@@ -125,8 +126,15 @@ class OpenSearchView:
         return self.client.request("POST", path(self.index, endpoint), body, params=params)
 
     def _search(self, body: dict[str, Any], dfs: bool = True) -> dict[str, Any]:
+        """A search over every shard: a partial answer (a shard copy failing while a node leaves) is asked
+        again, and refused when it stays partial, since counts must be exact."""
         params = {"search_type": "dfs_query_then_fetch"} if dfs else None
-        return self._post("_search", body, params)
+        for attempt in range(3):
+            answer = self._post("_search", body, params)
+            if not answer.get("_shards", {}).get("failed"):
+                return answer
+            time.sleep(0.3 * (attempt + 1))
+        raise Unavailable("part of the search cluster does not answer; try again shortly", retry_after=5)
 
     def _msearch(self, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not bodies:
@@ -322,7 +330,8 @@ class OpenSearchView:
         bodies = []
         for doc, excluded in queries:
             plan = rel.like_plan(doc, self, terms)
-            bodies.append({"query": {"bool": {"must": [to_dsl(plan, self.factors(plan))], "must_not": [{"ids": {"values": excluded}}]}},
+            query = {"bool": {"must": [to_dsl(plan, self.factors(plan))], "must_not": [{"ids": {"values": excluded}}]}}
+            bodies.append({"query": query,
                            "size": depth, "_source": False, "track_total_hits": False})
         answers = self._msearch(bodies)
         bests = [[h["_id"] for h in a["hits"]["hits"]] for a in answers]
@@ -336,8 +345,8 @@ class OpenSearchView:
     def explain(self, plan: P.Node, ref: str) -> tuple[float, list[tuple[P.Node, float]]]:
         leaves = [leaf for leaf in P.walk(plan) if isinstance(leaf, LEAVES)]
         factors = self.factors(plan)
-        bodies = [{"query": {"bool": {"must": [to_dsl(node, factors)], "filter": [{"ids": {"values": [ref]}}]}}, "size": 1,
-                   "_source": False} for node in [plan, *leaves]]
+        bodies = [{"query": {"bool": {"must": [to_dsl(node, factors)], "filter": [{"ids": {"values": [ref]}}]}},
+                   "size": 1, "_source": False} for node in [plan, *leaves]]
         scores = []
         for i in range(0, len(bodies), 100):
             for a in self._msearch(bodies[i:i + 100]):
@@ -391,7 +400,8 @@ class OpenSearchView:
     def prefetch_frequencies_many(self, wanted: dict[str, list[str]]) -> None:
         """Document frequencies of many terms, and the documents having each field, in one request per 500
         (a filters aggregation)."""
-        missing = [(f, t) for f, terms in wanted.items() for t in dict.fromkeys(terms) if (f, t) not in self._frequencies]
+        missing = [(f, t) for f, terms in wanted.items() for t in dict.fromkeys(terms)
+                   if (f, t) not in self._frequencies]
         fields = [f for f in wanted if f not in self._field_docs]
         if not missing and not fields:
             return
