@@ -172,7 +172,11 @@ def cmd_eval_related(args) -> int:
 def cmd_check(args) -> int:
     from search.backend.whoosh.check import inspect_index
     config = load_config(args.config, index_dir=args.index_dir)
-    report = inspect_index(config.index_dir, sample_terms=None if args.full else args.sample_terms)
+    if config["backend"] == "opensearch":
+        from search.backend.opensearch.check import inspect_cluster
+        report = inspect_cluster(config)
+    else:
+        report = inspect_index(config.index_dir, sample_terms=None if args.full else args.sample_terms)
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
