@@ -28,10 +28,11 @@ def main() -> int:
     ap.add_argument("--url", default=os.environ.get("STICHWORT_OPENSEARCH_URL", "http://127.0.0.1:9200"))
     ap.add_argument("--queries", type=int, default=60, help="words drawn from titles, besides the demo queries")
     args = ap.parse_args()
+    from test_relevance import QUERIES
+
     from search.config import load_config
     from search.engine import Engine
     from search.evaluate import build_index, drop_scratch, load_jsonl, scratch_config
-    from test_relevance import QUERIES
 
     titles = [o.get("title") or "" for o in load_jsonl(args.corpus)]
     words = [w.strip(".,:;!?\"'()") for t in titles[::max(1, len(titles) // args.queries)] for w in t.split()[:1]]

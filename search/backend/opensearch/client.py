@@ -65,11 +65,12 @@ class Client:
         conn = pool.get(i)
         if conn is None:
             parts = urlsplit(self.urls[i])
+            host = parts.hostname or "127.0.0.1"
             if parts.scheme == "https":
-                conn = http.client.HTTPSConnection(parts.hostname, parts.port or 443, timeout=timeout,
+                conn = http.client.HTTPSConnection(host, parts.port or 443, timeout=timeout,
                                                    context=self._tls)
             else:
-                conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+                conn = http.client.HTTPConnection(host, parts.port or 80, timeout=timeout)
             pool[i] = conn
         conn.timeout = timeout
         if conn.sock is not None:

@@ -28,7 +28,7 @@ Factors = dict[tuple[str, str], float]
 
 def to_dsl(node: P.Node, factors: Factors | None = None) -> dict[str, Any]:
     """The scoring clause of ``node``; ``factors`` (see ``idf_factors``) turn Lucene's idf into Whoosh's."""
-    method = _SCORING.get(type(node))
+    method: Any = _SCORING.get(type(node))
     if method is None:
         raise TypeError(f"no query DSL for plan node {type(node).__name__}")
     return method(node, factors or {})

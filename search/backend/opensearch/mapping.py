@@ -136,10 +136,12 @@ def parts_field(field: str) -> str:
 
 def surface_text(value: str) -> tuple[str, list[str]]:
     """The ``exact`` field (its words repeated as often as they occur) and the distinct words."""
-    counts = analysis.surface_counts(value)
-    if counts is None:
+    found = analysis.surface_counts(value)
+    if found is None:
         poses, _ = analysis.analyzer_for(analysis.SURFACE).tally(value, "index")
-        counts = {t: len(p) for t, p in poses.items()}
+        counts: dict[str, int] = {t: len(p) for t, p in poses.items()}
+    else:
+        counts = dict(found)
     words = [w for w in counts if w and JOIN not in w and not any(c.isspace() for c in w)]
     return " ".join(" ".join([w] * min(int(counts[w]), 1000)) for w in words), words
 

@@ -476,7 +476,8 @@ def _reranked(page: list[tuple[str, float]], hits: list[dict[str, Any]],
         except ValueError:
             micros.append(-1)
     head = page[:RERANK_DEPTH]
-    factor = request.recency.factor(np.array(micros, dtype=np.int64)) if head else np.zeros(0)
+    recency = request.recency
+    factor = recency.factor(np.array(micros, dtype=np.int64)) if head and recency else np.ones(len(head))
     scored = [(ref, s * float(f)) for (ref, s), f in zip(head, factor)]
     order = sorted(range(len(scored)), key=lambda i: (-scored[i][1], i))
     return [scored[i] for i in order] + page[RERANK_DEPTH:]
