@@ -47,6 +47,7 @@ MONTHS = 20_000
 MAX_STORY_MEMBERS = 10_000
 CACHE = 20_000
 _HIDDEN = ["doc.signature", "doc.lead"]
+RELEARN_SECONDS = 600  # the whole vocabulary is read again at most this often (seconds at a million articles)
 
 
 class OpenSearchSearcher:
@@ -56,6 +57,7 @@ class OpenSearchSearcher:
         self.client = from_config(config)
         self.index = config["opensearch"]["index"]
         self._lock = threading.Lock()
+        self._learned_at = -float("inf")
         self._view = self._open()
 
     def _open(self) -> OpenSearchView:
@@ -65,7 +67,9 @@ class OpenSearchSearcher:
             _log.warning("OpenSearch does not answer: searching fails with 503 until it does")
             return OpenSearchView(self.client, self.index, -1, {}, reachable=False)
         view = OpenSearchView(self.client, self.index, int(meta.get("generation", 0)), meta)
-        analysis.learn_words(surface_words(self.client, self.index))  # query-side decompounding
+        if time.monotonic() - self._learned_at > RELEARN_SECONDS:  # the part bonus splits with the index's words
+            analysis.learn_words(surface_words(self.client, self.index))
+            self._learned_at = time.monotonic()
         return view
 
     def _meta(self) -> dict[str, Any]:
