@@ -53,7 +53,10 @@ def scratch_config(config: Config, index_dir: Path) -> Config:
 def drop_scratch(config: Config) -> None:
     if config["backend"] == "opensearch":
         from search.backend.opensearch.client import from_config, path
-        from_config(config).request("DELETE", path(config["opensearch"]["index"]), ok=(404,))
+        from search.backend.opensearch.writer import lock_index
+        client = from_config(config)
+        for index in (config["opensearch"]["index"], lock_index(config["opensearch"]["index"])):
+            client.request("DELETE", path(index), ok=(404,))
 
 
 def build_index(corpora: Iterable[str | Path], config: Config, index_dir: Path) -> int:
