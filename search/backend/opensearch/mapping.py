@@ -38,7 +38,7 @@ JOIN = "\u0001"  # joins the terms of one position into one token (never part of
 TEXT_PREFIX = "t."
 SCORED_FIELDS = (SURFACE_FIELD, LOCATION_WORDS, "source")
 #: Bumped when the documents this module writes change: an index written otherwise must be rebuilt.
-FORMAT = 2
+FORMAT = 3
 PARTS_SUFFIX = "_parts"
 #: A compound part's boost in its own field: as Whoosh scores a part of posting weight ``PART_BOOST`` in the
 #: field of its word (BM25 of tf 0.3), for one occurrence in a field of average length.
@@ -146,8 +146,11 @@ def surface_text(value: str) -> tuple[str, list[str]]:
     return " ".join(" ".join([w] * min(int(counts[w]), 1000)) for w in words), words
 
 
-def document(record: Record) -> dict[str, Any]:
-    """The OpenSearch document of one record (``search.backend.base.Record``)."""
+def document(record: Record, languages: Iterable[str] = ()) -> dict[str, Any]:
+    """The OpenSearch document of one record (``search.backend.base.Record``).  The text fields of
+    ``languages`` it has no text for get a placeholder token (``JOIN``): Whoosh averages a field's
+    length over all documents, Lucene over those that have the field, and a placeholder makes that
+    every document (idf is made Whoosh's apart from this, see ``dsl.idf_factors``)."""
     doc, lang, date = record["display"], record["language"], record["date"]
     chain = analysis.analyzer_for(lang)
     title, teaser, body = doc["title"], doc["teaser"], doc["body"]
@@ -159,6 +162,9 @@ def document(record: Record) -> dict[str, Any]:
             text[name], parts = positional_text(chain, value)
             if parts:
                 text[parts_field(name)] = parts
+    for other in languages:
+        for role in TEXT_ROLES:
+            text.setdefault(text_field(role, other), JOIN)
     exact, words = surface_text(f"{title}\n{teaser}\n{body}")
     text[SURFACE_FIELD] = exact
     if location:

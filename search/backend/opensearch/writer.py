@@ -56,7 +56,7 @@ def open_run(config: Any, languages: list[str], *, wait: float = 0.0,
         if rebuild:
             client.request("DELETE", path(index), ok=(404,))
         ensure_index(client, index, int(conf["shards"]), int(conf["replicas"]))
-        writer = OpenSearchWriter(client, index)
+        writer = OpenSearchWriter(client, index, languages)
         try:
             yield writer
         finally:
@@ -124,8 +124,8 @@ def ensure_index(client: Client, index: str, shards: int, replicas: int) -> dict
 class OpenSearchWriter:
     """See ``search.backend.base.IndexWriter``."""
 
-    def __init__(self, client: Client, index: str):
-        self.client, self.index = client, index
+    def __init__(self, client: Client, index: str, languages: list[str] | None = None):
+        self.client, self.index, self.languages = client, index, list(languages or [])
         self._before = client.request("GET", path(index, "_count"))["count"]
         self._pit: str | None = None
         if self._before:
@@ -243,7 +243,7 @@ class OpenSearchWriter:
 
         def send() -> None:
             try:
-                bulk(self.client, self.index, batch.records, batch.delete_ids)
+                bulk(self.client, self.index, batch.records, batch.delete_ids, self.languages)
             except BaseException as exc:  # handed to commit()
                 outcome[0] = exc
 
@@ -303,14 +303,15 @@ def bump_generation(client: Client, index: str) -> int:
     return generation
 
 
-def bulk(client: Client, index: str, records: list[Record], delete_ids: list[str]) -> int:
+def bulk(client: Client, index: str, records: list[Record], delete_ids: list[str],
+         languages: list[str] | None = None) -> int:
     """Delete ``delete_ids``, then index ``records``, in bulk requests; items pushed back are sent again
     with backoff.  Returns how many documents were deleted.  Raises when an item fails for good."""
     deleted = 0
     pending: list[tuple[dict, dict | None]] = [({"delete": {"_index": index, "_id": i}}, None) for i in delete_ids]
     for chunk in _chunks(pending):
         deleted += _send(client, chunk)
-    pending = [({"index": {"_index": index, "_id": r["id"]}}, document(r)) for r in records]
+    pending = [({"index": {"_index": index, "_id": r["id"]}}, document(r, languages)) for r in records]
     for chunk in _chunks(pending):
         _send(client, chunk)
     return deleted
