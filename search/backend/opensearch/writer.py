@@ -110,7 +110,8 @@ def ensure_index(client: Client, index: str, shards: int, replicas: int) -> dict
     if "error" in found or index not in found and not found:
         body = index_body(shards, replicas)
         client.request("PUT", path(index), body, params={"wait_for_active_shards": 1}, ok=(400,))
-        client.request("GET", "/_cluster/health/" + index, params={"wait_for_status": "yellow", "timeout": "60s"})
+        client.request("GET", "/_cluster/health/" + index, params={"wait_for_status": "yellow", "timeout": "60s"},
+                       timeout=90)
         found = client.request("GET", path(index, "_mapping"))
     meta = next(iter(found.values()))["mappings"].get("_meta", {})
     if meta.get("stichwort_format") != FORMAT or meta.get("analysis_version") != FusedChain.VERSION:
