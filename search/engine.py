@@ -100,14 +100,6 @@ class Engine:
             state = self._state
         return state
 
-    def warm_up(self) -> None:
-        """Read what the first search needs now rather than while a reader waits (a server calls this
-        before it forks its workers)."""
-        snap = self._current().snap
-        if hasattr(snap, "warm_up"):
-            snap.warm_up()
-        self._recency(snap)
-
     def close(self) -> None:
         self.backend.close()
 

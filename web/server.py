@@ -49,9 +49,6 @@ def gunicorn_argv(host: str, port: int, workers: int | None = None, *, access_lo
         "--workers", str(workers or default_workers()),
         "--worker-class", WORKER_CLASS,
         "--worker-connections", str(WORKER_CONNECTIONS),
-        # the index is opened and warmed up once, in the master, before the workers fork: they share its
-        # arrays copy-on-write instead of each reading them again (time to the first search, memory)
-        "--preload",
         "--bind", _bind(host, port),
         "--chdir", str(PROJECT_ROOT),
         "--limit-request-line", str(LIMIT_REQUEST_LINE),

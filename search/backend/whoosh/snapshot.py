@@ -34,7 +34,6 @@ from search.backend.whoosh import columns
 from search.backend.whoosh.postings import Postings, position_keys, positions, read_postings
 from search.backend.whoosh.schema import display_record, record_signature
 from search.backend.whoosh.vocabulary import read_vocabulary
-from search.index.fields import SURFACE_FIELD
 from search.query import plan as P
 from search.results import collect
 from search.results.explain import explain
@@ -313,22 +312,6 @@ class Snapshot:
     def _df(self, field: str, term: str) -> int:
         with self._lock:
             return self.reader.doc_frequency(field, term)
-
-    def warm_up(self) -> None:
-        """Decode what any first query reads (lengths and norms of the text fields, facet, month and story
-        ordinals, dates, the surface vocabulary did-you-mean walks), so a server does it before it serves
-        (and, preloaded, once for all its workers)."""
-        for name, fieldobj in self.schema.items():
-            if fieldobj.scorable and self.reader.field_length(name):
-                self._norms(name)
-                self.lengths(name)
-        for column, multi in FACET_COLUMNS.values():
-            self.ordinals(column, multi)
-        self.ordinals("month")
-        self.ordinals("story")
-        self.dates()
-        for segid, leaf, _ in self.segments:
-            self._vocabulary(segid, leaf, SURFACE_FIELD)
 
     # -- per-document values --------------------------------------------------------------------------------
     def lengths(self, field: str) -> np.ndarray:
