@@ -362,3 +362,22 @@ def test_a_killed_node_loses_nothing_acknowledged(cluster_url, tmp_path):
         run = _cluster("restart-node", "2", timeout=240)
         drop(config)
         assert run.returncode == 0, run.stderr[-500:]
+
+
+def test_ids_past_opensearch_limits_round_trip(cluster_url, tmp_path):
+    from search.engine import Engine
+    from search.index.indexer import Indexer
+    config = os_config(cluster_url, tmp_path / "ix")
+    articles = _articles(0, 2)
+    articles[0].id = "lang/" + "ä" * 400  # 805 bytes: past the 512 bytes of an OpenSearch _id
+    articles[1].id = "with spaces/and?query#frag"
+    try:
+        Indexer(config).index_articles(articles, origin="ids")
+        engine = Engine(config.index_dir, config)
+        for article in articles:
+            assert engine.get(article.id)["title"] == article.title
+        assert {h["id"] for h in engine.search("Ticker")["hits"]} == {a.id for a in articles}
+        assert Indexer(config).delete([articles[0].id]) == 1
+        engine.close()
+    finally:
+        drop(config)

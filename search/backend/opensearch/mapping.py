@@ -26,6 +26,7 @@ for matching.
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -48,6 +49,14 @@ BM25_B = 0.5  # as the Whoosh backend (search.backend.whoosh.searching)
 
 #: OpenSearch's "BM25" keeps BM25's ``k1 + 1`` factor (Lucene's legacy form), as Whoosh does: nothing to scale.
 SCORE_SCALE = 1.0
+
+
+def os_id(doc_id: str) -> str:
+    """The OpenSearch ``_id`` of an article: its id, or a digest of an id past OpenSearch's 512 bytes
+    (the ``id`` field keeps it whole)."""
+    if len(doc_id.encode("utf-8")) <= 512:
+        return doc_id
+    return "~sha256:" + hashlib.sha256(doc_id.encode("utf-8")).hexdigest()
 
 
 def os_field(field: str) -> str:

@@ -26,7 +26,7 @@ from search import analysis
 from search.analysis import FusedChain
 from search.backend.opensearch.client import Client, from_config, ndjson, path
 from search.backend.opensearch.dsl import date_range, idf_factors, scored_terms, to_dsl
-from search.backend.opensearch.mapping import os_field, text_fields
+from search.backend.opensearch.mapping import os_field, os_id, text_fields
 from search.backend.opensearch.writer import surface_words
 from search.backend.searching import StoredArticle
 from search.errors import StichwortError, Unavailable
@@ -271,6 +271,7 @@ class OpenSearchView:
                 self._signatures.popitem(last=False)
 
     def docnum(self, doc_id: str) -> str | None:
+        doc_id = os_id(doc_id)
         if doc_id in self._records:
             return doc_id
         answer = self.client.request("GET", path(self.index, "_doc", doc_id),

@@ -30,7 +30,7 @@ from search import analysis
 from search.analysis import FusedChain
 from search.backend.base import CompactReport, Record, StoredSignature, WriteBatch
 from search.backend.opensearch.client import Client, RequestError, from_config, ndjson, path
-from search.backend.opensearch.mapping import FORMAT, document, index_body, os_field
+from search.backend.opensearch.mapping import FORMAT, document, index_body, os_field, os_id
 from search.errors import IndexLocked, StichwortError
 from search.index.fields import text_field
 
@@ -180,7 +180,7 @@ class OpenSearchWriter:
             return set()
         found: set[str] = set()
         for i in range(0, len(keys), 1000):
-            found.update(h["_id"] for h in self._scan({"terms": {"src": keys[i:i + 1000]}}))
+            found.update(h["_source"]["id"] for h in self._scan({"terms": {"src": keys[i:i + 1000]}}, source=["id"]))
         return found
 
     def owners(self, ids: Iterable[str]) -> dict[str, str]:
@@ -189,8 +189,8 @@ class OpenSearchWriter:
             return {}
         found = {}
         for i in range(0, len(ids), 1000):
-            for hit in self._scan({"ids": {"values": ids[i:i + 1000]}}, source=["src"]):
-                found[hit["_id"]] = hit["_source"]["src"]
+            for hit in self._scan({"terms": {"id": ids[i:i + 1000]}}, source=["src", "id"]):
+                found[hit["_source"]["id"]] = hit["_source"]["src"]
         return found
 
     def doc_count_before(self) -> int:
@@ -222,14 +222,14 @@ class OpenSearchWriter:
         else:
             query = {"bool": {"filter": [{"terms": {"day": days}}],
                               "should": [{"term": {field: t}} for t in terms], "minimum_should_match": 1}}
-        hits = self._search({"query": query, "size": limit, "_source": ["doc", "story"],
+        hits = self._search({"query": query, "size": limit, "_source": ["doc", "story", "id"],
                              "track_total_hits": False})["hits"]["hits"]
         return [_signature(h) for h in hits]
 
     def story_signatures(self, story: str, limit: int) -> list[StoredSignature]:
         if self._pit is None:
             return []
-        hits = self._search({"query": {"term": {"story": story}}, "size": limit, "_source": ["doc", "story"],
+        hits = self._search({"query": {"term": {"story": story}}, "size": limit, "_source": ["doc", "story", "id"],
                              "track_total_hits": False})["hits"]["hits"]
         return [_signature(h) for h in hits]
 
@@ -309,10 +309,11 @@ def bulk(client: Client, index: str, records: list[Record], delete_ids: list[str
     """Delete ``delete_ids``, then index ``records``, in bulk requests; items pushed back are sent again
     with backoff.  Returns how many documents were deleted.  Raises when an item fails for good."""
     deleted = 0
-    pending: list[tuple[dict, dict | None]] = [({"delete": {"_index": index, "_id": i}}, None) for i in delete_ids]
+    pending: list[tuple[dict, dict | None]] = [({"delete": {"_index": index, "_id": os_id(i)}}, None)
+                                                   for i in delete_ids]
     for chunk in _chunks(pending):
         deleted += _send(client, chunk)
-    pending = [({"index": {"_index": index, "_id": r["id"]}}, document(r, languages)) for r in records]
+    pending = [({"index": {"_index": index, "_id": os_id(r["id"])}}, document(r, languages or ())) for r in records]
     for chunk in _chunks(pending):
         _send(client, chunk)
     return deleted
@@ -384,6 +385,7 @@ def _signature(hit: dict[str, Any]) -> StoredSignature:
     src = hit["_source"]
     doc = src.get("doc") or {}
     date = doc.get("date")
-    return StoredSignature(hit["_id"], doc.get("language", ""), datetime.fromisoformat(date) if date else None,
-                           doc.get("signature", {}), src.get("story") or hit["_id"], doc.get("location") or "",
+    doc_id = src.get("id") or hit["_id"]
+    return StoredSignature(doc_id, doc.get("language", ""), datetime.fromisoformat(date) if date else None,
+                           doc.get("signature", {}), src.get("story") or doc_id, doc.get("location") or "",
                            (doc.get("sources") or [""])[0].lower(), doc.get("lead") or {})
