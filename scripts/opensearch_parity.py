@@ -30,6 +30,8 @@ def main() -> int:
     args = ap.parse_args()
     from test_relevance import QUERIES
 
+    import search.backend.opensearch.check  # noqa: F401 - the whole backend loaded now, as it is
+    import search.backend.opensearch.searching  # noqa: F401
     from search.config import load_config
     from search.engine import Engine
     from search.evaluate import build_index, drop_scratch, load_jsonl, scratch_config
