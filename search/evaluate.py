@@ -8,6 +8,7 @@ paragraphs have none), which the file readers would reject.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 import tempfile
@@ -46,7 +47,8 @@ def scratch_config(config: Config, index_dir: Path) -> Config:
     config = Config(copy.deepcopy(config.data), config.source)
     config.data["index_dir"] = str(index_dir)
     if config["backend"] == "opensearch":
-        config.data["opensearch"]["index"] = f"{config['opensearch']['index']}-eval-{index_dir.name.lower()}"
+        digest = hashlib.sha1(str(index_dir.resolve()).encode()).hexdigest()[:12]
+        config.data["opensearch"]["index"] = f"{config['opensearch']['index']}-eval-{digest}"
     return config
 
 
