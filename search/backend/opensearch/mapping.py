@@ -84,7 +84,7 @@ def index_body(shards: int, replicas: int) -> dict[str, Any]:
         "settings": {
             "number_of_shards": shards, "number_of_replicas": replicas,
             "refresh_interval": "-1",  # the writer refreshes at each commit: readers see whole batches
-            "max_result_window": 100_000,
+            "max_result_window": 1_000_100,  # search.contract: MAX_PAGE pages of MAX_SIZE hits
             # parts and hyphen pieces count towards a field's length, as in Whoosh (discount_overlaps off)
             "similarity": {"stichwort": {"type": "BM25", "k1": BM25_K1, "b": BM25_B, "discount_overlaps": False}},
             "analysis": {

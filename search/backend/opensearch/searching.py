@@ -24,12 +24,12 @@ import numpy as np
 
 from search import analysis
 from search.analysis import FusedChain
-from search.backend.opensearch.client import Client, from_config, ndjson, path
+from search.backend.opensearch.client import Client, RequestError, from_config, ndjson, path
 from search.backend.opensearch.dsl import date_range, idf_factors, scored_terms, to_dsl
 from search.backend.opensearch.mapping import os_field, os_id, text_fields
 from search.backend.opensearch.writer import surface_words
 from search.backend.searching import StoredArticle
-from search.errors import StichwortError, Unavailable
+from search.errors import BadRequest, StichwortError, Unavailable
 from search.query import plan as P
 from search.results import related as rel
 from search.results.collect import Counts
@@ -199,7 +199,13 @@ class OpenSearchView:
         body["from"], body["size"] = (0, max(want, RERANK_DEPTH)) if rerank else (request.offset, request.size)
         if want <= 0:
             body["size"] = 0
-        answer = self._search(body)
+        try:
+            answer = self._search(body)
+        except RequestError as exc:
+            if exc.status == 400 and "too_many" in exc.reason:
+                raise BadRequest("the query is too long for the search cluster; use fewer words or wildcards",
+                                 "q") from None
+            raise
         hits = answer["hits"]["hits"]
         self._remember(hits)
         page = [(h["_id"], float(h.get("_score") or 0.0) if request.sort == "relevance" else 0.0) for h in hits]
