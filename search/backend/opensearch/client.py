@@ -61,7 +61,9 @@ class Client:
 
     # -- connections ------------------------------------------------------------------------------------------
     def _connection(self, i: int, timeout: float) -> http.client.HTTPConnection:
-        pool = self._local.__dict__.setdefault("pool", {})
+        if self._local.__dict__.get("pid") != os.getpid():  # forked (gunicorn --preload): never share sockets
+            self._local.__dict__.update(pool={}, pid=os.getpid())
+        pool = self._local.__dict__["pool"]
         conn = pool.get(i)
         if conn is None:
             parts = urlsplit(self.urls[i])
