@@ -199,6 +199,8 @@ def cmd_serve(args) -> int:
     workers = args.workers or server["workers"]
     if args.config:
         os.environ["STICHWORT_CONFIG"] = str(Path(args.config).resolve())
+    if config["backend"] == "opensearch":  # the articles live in the cluster; the directory keeps the cursor key
+        Path(config.index_dir).mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "web.server", "--index-dir", str(Path(config.index_dir).resolve()),
             "--host", str(host), "--port", str(port)] + (["--workers", str(workers)] if workers else [])
     print(f"serving {config.index_dir} on http://{host}:{port} with gunicorn", file=sys.stderr)
