@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from search.backend.opensearch.mapping import PART_WEIGHT, PARTS_SUFFIX, SCORE_SCALE, os_field, parts_field
+from search.backend.opensearch.mapping import SCORE_SCALE, TEXT_SCALE, os_field
 from search.index.fields import role_of
 from search.query import plan as P
 
@@ -44,9 +44,7 @@ def idf_factors(terms: dict[tuple[str, str], int], fields: dict[str, int], n: in
         if df <= 0 or docs <= 0:
             continue
         lucene = math.log(1 + (docs - df + 0.5) / (df + 0.5))
-        whole = field[:-len(PARTS_SUFFIX)] if field.endswith(PARTS_SUFFIX) else field
-        union = max(terms.get((whole, term), 0), terms.get((parts_field(whole), term), 0))  # Whoosh: one field
-        whoosh = math.log(n / (union + 1)) + 1
+        whoosh = math.log(n / (df + 1)) + 1
         if lucene > 0:
             out[(field, term)] = whoosh / lucene
     return out
@@ -62,7 +60,6 @@ def scored_terms(node: P.Node) -> set[tuple[str, str]]:
             found.update((leaf.field, t) for t in leaf.terms)
         elif isinstance(leaf, P.Near):
             found.update(((leaf.field, leaf.first), (leaf.field, leaf.second)))
-    found |= {(parts_field(f), t) for f, t in found if role_of(f) is not None}
     return {(f, t) for f, t in found if os_field(f).startswith("t.")}
 
 
@@ -79,14 +76,9 @@ def _term(node: P.Term, f: Factors) -> dict[str, Any]:
     field = os_field(node.field)
     if not field.startswith("t."):  # keyword fields are not scored: their posting weight, 1
         return {"constant_score": {"filter": {"term": {field: node.text}}, "boost": node.boost}}
-    boost = node.boost * SCORE_SCALE * f.get((node.field, node.text), 1.0)
-    clause = {"term": {field: {"value": node.text, "boost": boost}}}
-    if role_of(node.field) is None:
-        return clause
-    parts = parts_field(node.field)  # the term as a compound's part, weighing as in the Whoosh backend
-    boost = node.boost * SCORE_SCALE * PART_WEIGHT * f.get((parts, node.text), 1.0)
-    return {"bool": {"should": [clause, {"term": {os_field(parts): {"value": node.text, "boost": boost}}}],
-                     "minimum_should_match": 1}}
+    scale = TEXT_SCALE if role_of(node.field) is not None else SCORE_SCALE
+    boost = node.boost * scale * f.get((node.field, node.text), 1.0)
+    return {"term": {field: {"value": node.text, "boost": boost}}}
 
 
 def _prefix(node: P.Prefix, f: Factors) -> dict[str, Any]:

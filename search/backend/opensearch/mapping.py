@@ -14,8 +14,7 @@ OpenSearch gathers across shards (``dfs_query_then_fetch``).  Lucene's idf is
 (a scripted similarity could use Whoosh's, but the minimal distribution has
 no script engine): the searcher counts each query term's documents and
 multiplies its boost by the ratio (``dsl.idf_factors``).  What remains: a compound part
-is indexed in a field of its own (``parts_field``), searched beside its word's field with ``PART_WEIGHT``
-(Whoosh adds its weight ``analysis.PART_BOOST`` to the word's field);
+weighs 1/3 of a word here (``WHOLE_REPEAT``), 0.3 in Whoosh;
 idf and average lengths count the documents that have the field rather than
 all documents (the same for a one-language archive).
 
@@ -39,16 +38,20 @@ JOIN = "\u0001"  # joins the terms of one position into one token (never part of
 TEXT_PREFIX = "t."
 SCORED_FIELDS = (SURFACE_FIELD, LOCATION_WORDS, "source")
 #: Bumped when the documents this module writes change: an index written otherwise must be rebuilt.
-FORMAT = 3
-PARTS_SUFFIX = "_parts"
-#: A compound part's boost in its own field: as Whoosh scores a part of posting weight ``PART_BOOST`` in the
-#: field of its word (BM25 of tf 0.3), for one occurrence in a field of average length.
-PART_WEIGHT = analysis.PART_BOOST * (1 + 1.2) / (analysis.PART_BOOST + 1.2)
+FORMAT = 4
+#: Whoosh weighs a compound part ``analysis.PART_BOOST`` (0.3) of a word in the word's field; Lucene's term
+#: frequencies are whole numbers, so a word's term (and hyphen pieces) is indexed this many times at its
+#: position and a part once (weight 1/3), and the text fields' BM25 takes ``k1`` times this (``TEXT_K1``):
+#: BM25 of the scaled frequencies is then Whoosh's BM25 times the constant ``TEXT_SCALE``, which the
+#: query DSL divides out.
+WHOLE_REPEAT = 3
 BM25_K1 = 1.2
 BM25_B = 0.5  # as the Whoosh backend (search.backend.whoosh.searching)
 
 #: OpenSearch's "BM25" keeps BM25's ``k1 + 1`` factor (Lucene's legacy form), as Whoosh does: nothing to scale.
 SCORE_SCALE = 1.0
+TEXT_K1 = BM25_K1 * WHOLE_REPEAT
+TEXT_SCALE = (BM25_K1 + 1) / (TEXT_K1 + 1)
 
 
 def os_id(doc_id: str) -> str:
@@ -73,9 +76,7 @@ def text_fields(languages: Iterable[str]) -> list[str]:
 def index_body(shards: int, replicas: int) -> dict[str, Any]:
     """Settings and mappings of a new index (every language's fields: a later run may add any)."""
     positional = {"type": "text", "analyzer": "stichwort_terms", "similarity": "stichwort", "norms": True}
-    text = {name: dict(positional) for name in text_fields(analysis.LANGUAGES)}
-    text.update({parts_field(name): {**positional, "index_options": "freqs"}
-                 for name in text_fields(analysis.LANGUAGES)})
+    text = {name: {**positional, "similarity": "stichwort_text"} for name in text_fields(analysis.LANGUAGES)}
     text[LOCATION_WORDS] = dict(positional)
     text[SURFACE_FIELD] = {**positional, "index_options": "freqs"}
     text["source"] = {**positional, "index_options": "freqs"}
@@ -86,7 +87,8 @@ def index_body(shards: int, replicas: int) -> dict[str, Any]:
             "refresh_interval": "-1",  # the writer refreshes at each commit: readers see whole batches
             "max_result_window": 1_000_100,  # search.contract: MAX_PAGE pages of MAX_SIZE hits
             # parts and hyphen pieces count towards a field's length, as in Whoosh (discount_overlaps off)
-            "similarity": {"stichwort": {"type": "BM25", "k1": BM25_K1, "b": BM25_B, "discount_overlaps": False}},
+            "similarity": {"stichwort": {"type": "BM25", "k1": BM25_K1, "b": BM25_B, "discount_overlaps": False},
+                           "stichwort_text": {"type": "BM25", "k1": TEXT_K1, "b": BM25_B, "discount_overlaps": False}},
             "analysis": {
                 "tokenizer": {"stichwort_space": {"type": "whitespace", "max_token_length": 4096}},
                 "filter": {"stichwort_positions": {"type": "pattern_capture", "preserve_original": False,
@@ -112,35 +114,24 @@ def index_body(shards: int, replicas: int) -> dict[str, Any]:
     }
 
 
-def positional_text(chain: FusedChain, value: str) -> tuple[str, str]:
-    """``value``'s terms in ``chain``: the words and hyphen pieces, one token per position (see the module
-    docstring), and the compound parts (``parts_field``)."""
+def positional_text(chain: FusedChain, value: str, whole: int = 1) -> str:
+    """``value``'s terms in ``chain``, one token per position (see the module docstring); a word's term
+    and its hyphen pieces ``whole`` times, compound parts once (``WHOLE_REPEAT``)."""
     if not value:
-        return "", ""
+        return ""
     terms, positions, flags = chain.postings(value, "index")
     at: dict[int, list[str]] = {}
-    parts: list[str] = []
     for term, p, flag in zip(terms, positions, flags):
         term = "".join(term.split())  # a term is never whitespace; keep the tokenizer's view of it whole
         if not term or JOIN in term:
             continue
-        if flag is None:
-            parts.append(term)
-        else:
-            seen = at.setdefault(p, [])
-            if term not in seen:
-                seen.append(term)
+        at.setdefault(p, []).extend([term] * (1 if flag is None else whole))
     if not at:
-        return "", " ".join(parts)
+        return ""
     out = []
     for p in range(max(at) + 1):
         out.append(JOIN.join(at[p]) if p in at else JOIN)  # a gap keeps later positions where they are
-    return " ".join(out), " ".join(parts)
-
-
-def parts_field(field: str) -> str:
-    """The field beside a per-language text field that holds its compound parts."""
-    return field + PARTS_SUFFIX
+    return " ".join(out)
 
 
 def surface_text(value: str) -> tuple[str, list[str]]:
@@ -167,17 +158,14 @@ def document(record: Record, languages: Iterable[str] = ()) -> dict[str, Any]:
     text: dict[str, str] = {}
     for role, value in zip(TEXT_ROLES, (title, teaser, body)):
         if value:
-            name = text_field(role, lang)
-            text[name], parts = positional_text(chain, value)
-            if parts:
-                text[parts_field(name)] = parts
+            text[text_field(role, lang)] = positional_text(chain, value, WHOLE_REPEAT)
     for other in languages:
         for role in TEXT_ROLES:
             text.setdefault(text_field(role, other), JOIN)
     exact, words = surface_text(f"{title}\n{teaser}\n{body}")
     text[SURFACE_FIELD] = exact
     if location:
-        text[LOCATION_WORDS] = " ".join(positional_text(analysis.analyzer_for(analysis.NEUTRAL), location)).strip()
+        text[LOCATION_WORDS] = positional_text(analysis.analyzer_for(analysis.NEUTRAL), location)
     if sources:
         text["source"] = " ".join(s.lower() for s in sources if s)
     out: dict[str, Any] = {
