@@ -13,10 +13,11 @@ OpenSearch gathers across shards (``dfs_query_then_fetch``).  Lucene's idf is
 ``ln(1 + (N - df + 0.5) / (df + 0.5))`` where Whoosh's is ``ln(N / (df + 1)) + 1``
 (a scripted similarity could use Whoosh's, but the minimal distribution has
 no script engine): the searcher counts each query term's documents and
-multiplies its boost by the ratio (``dsl.idf_factors``).  What remains: a compound part
-weighs 1/3 of a word here (``WHOLE_REPEAT``), 0.3 in Whoosh;
-idf and average lengths count the documents that have the field rather than
-all documents (the same for a one-language archive).
+multiplies its boost by the ratio (``dsl.idf_factors``).  Lucene averages a
+field's length over the documents that have it, Whoosh over all: the empty
+text fields of the configured languages hold a placeholder token (``document``).
+What remains: a compound part weighs 1/3 of a word here (``WHOLE_REPEAT``),
+0.3 in Whoosh, and Lucene quantises lengths in other steps.
 
 The display record is stored once (``doc``, not indexed); keyword fields hold
 the lower-cased filter values and the display values the facets count.  The
@@ -36,7 +37,6 @@ from search.index.fields import KEYWORD_FIELDS, LOCATION_WORDS, SURFACE_FIELD, T
 
 JOIN = "\u0001"  # joins the terms of one position into one token (never part of a term)
 TEXT_PREFIX = "t."
-SCORED_FIELDS = (SURFACE_FIELD, LOCATION_WORDS, "source")
 #: Bumped when the documents this module writes change: an index written otherwise must be rebuilt.
 FORMAT = 4
 #: Whoosh weighs a compound part ``analysis.PART_BOOST`` (0.3) of a word in the word's field; Lucene's term
