@@ -385,3 +385,20 @@ def test_ids_past_opensearch_limits_round_trip(cluster_url, tmp_path):
         engine.close()
     finally:
         drop(config)
+
+
+@pytest.mark.parametrize("override, key", [
+    ({"backend": "elastic"}, "backend"), ({"opensearch": {"url": "localhost:9200"}}, "opensearch.url"),
+    ({"opensearch": {"index": "Stichwort"}}, "opensearch.index"), ({"opensearch": {"shards": 0}}, "opensearch.shards"),
+    ({"opensearch": {"verify_tls": "no"}}, "opensearch.verify_tls"),
+])
+def test_backend_config_errors_name_the_key(tmp_path, override, key):
+    import yaml
+
+    from search.config import load_config
+    from search.errors import ConfigError
+    path = tmp_path / "stichwort.yaml"
+    path.write_text(yaml.safe_dump(override), encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"'{key}'"):
+        load_config(path)
+    assert load_config()["backend"] == "whoosh"
