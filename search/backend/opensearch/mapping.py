@@ -36,9 +36,10 @@ from search.backend.base import Record
 from search.index.fields import KEYWORD_FIELDS, LOCATION_WORDS, SURFACE_FIELD, TEXT_ROLES, text_field
 
 JOIN = "\u0001"  # joins the terms of one position into one token (never part of a term)
+FILLER = "\u0002"  # a token never searched: lengths count a part as Whoosh does
 TEXT_PREFIX = "t."
 #: Bumped when the documents this module writes change: an index written otherwise must be rebuilt.
-FORMAT = 4
+FORMAT = 5
 #: Whoosh weighs a compound part ``analysis.PART_BOOST`` (0.3) of a word in the word's field; Lucene's term
 #: frequencies are whole numbers, so a word's term (and hyphen pieces) is indexed this many times at its
 #: position and a part once (weight 1/3), and the text fields' BM25 takes ``k1`` times this (``TEXT_K1``):
@@ -125,7 +126,10 @@ def positional_text(chain: FusedChain, value: str, whole: int = 1) -> str:
         term = "".join(term.split())  # a term is never whitespace; keep the tokenizer's view of it whole
         if not term or JOIN in term:
             continue
-        at.setdefault(p, []).extend([term] * (1 if flag is None else whole))
+        if flag is None:  # a part weighs 1/whole of a word, and counts as much as a word towards the length
+            at.setdefault(p, []).extend([term] + [FILLER] * (whole - 1))
+        else:
+            at.setdefault(p, []).extend([term] * whole)
     if not at:
         return ""
     out = []
