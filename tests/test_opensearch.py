@@ -152,10 +152,9 @@ def test_parity_totals_facets_histograms(whoosh_engine, os_engine):
 
 
 def test_parity_top10(whoosh_engine, os_engine):
-    """Same top-10 sets for >= 90 % of the queries; the same order for most.  The orders that differ are
-    near-ties (scores within a few per cent): Lucene's length norms are quantised differently from
-    Whoosh's, and a language's fields average their lengths over that language's articles (Whoosh over
-    all), which the mixed-language demo archive shows most."""
+    """Same top-10 sets for >= 90 % of the queries, the same order for >= 80 % (31 of 36 measured).  The
+    orders that differ are near-ties (scores within a few per cent): Lucene quantises field lengths in
+    other steps than Whoosh, and a compound part weighs 1/3 of a word instead of 0.3."""
     same_order = same_set = 0
     report = {}
     for q in QUERIES:
@@ -167,7 +166,7 @@ def test_parity_top10(whoosh_engine, os_engine):
             report[q] = (a, b)
     print(f"\ntop-10 parity: same order {same_order}/{len(QUERIES)}, same ids {same_set}/{len(QUERIES)}")
     assert same_set >= 0.9 * len(QUERIES), json.dumps(report, ensure_ascii=False, indent=1)[:4000]
-    assert same_order >= 0.7 * len(QUERIES), json.dumps(report, ensure_ascii=False, indent=1)[:4000]
+    assert same_order >= 0.8 * len(QUERIES), json.dumps(report, ensure_ascii=False, indent=1)[:4000]
 
 
 def test_engine_answers_the_same_on_both(whoosh_engine, os_engine):
