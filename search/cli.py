@@ -146,16 +146,24 @@ def cmd_search(args) -> int:
     return 0
 
 
+def _with_backend(config, backend: str | None):
+    """``config`` with ``--backend`` (evaluation builds a scratch index in it: a scratch OpenSearch index)."""
+    if backend:
+        config.data["backend"] = backend
+    return config
+
+
 def cmd_eval(args) -> int:
     from search.evaluate import evaluate, print_table
-    report = evaluate(args.corpus, args.queries, config=load_config(args.config))
+    report = evaluate(args.corpus, args.queries, config=_with_backend(load_config(args.config), args.backend))
     print(json.dumps(report, indent=2) if args.json else print_table(report))
     return 0
 
 
 def cmd_eval_related(args) -> int:
     from search.evaluate import evaluate_related
-    report = evaluate_related(args.corpus, config=load_config(args.config), limit=args.limit)
+    report = evaluate_related(args.corpus, config=_with_backend(load_config(args.config), args.backend),
+                              limit=args.limit)
     print(json.dumps(report, indent=2) if args.json else
           f"related P@10 (same category): {report['p@10']:.3f} over {report['articles']} articles")
     return 0
@@ -164,7 +172,11 @@ def cmd_eval_related(args) -> int:
 def cmd_check(args) -> int:
     from search.backend.whoosh.check import inspect_index
     config = load_config(args.config, index_dir=args.index_dir)
-    report = inspect_index(config.index_dir, sample_terms=None if args.full else args.sample_terms)
+    if config["backend"] == "opensearch":
+        from search.backend.opensearch.check import inspect_cluster
+        report = inspect_cluster(config)
+    else:
+        report = inspect_index(config.index_dir, sample_terms=None if args.full else args.sample_terms)
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -187,6 +199,8 @@ def cmd_serve(args) -> int:
     workers = args.workers or server["workers"]
     if args.config:
         os.environ["STICHWORT_CONFIG"] = str(Path(args.config).resolve())
+    if config["backend"] == "opensearch":  # the articles live in the cluster; the directory keeps the cursor key
+        Path(config.index_dir).mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "web.server", "--index-dir", str(Path(config.index_dir).resolve()),
             "--host", str(host), "--port", str(port)] + (["--workers", str(workers)] if workers else [])
     print(f"serving {config.index_dir} on http://{host}:{port} with gunicorn", file=sys.stderr)
@@ -247,12 +261,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp = common(sub.add_parser("eval", help="retrieval quality: MRR@10, Recall@1/10, nDCG@10"), index=False)
     sp.add_argument("--corpus", required=True, action="append", help="JSONL articles (repeat to mix corpora)")
     sp.add_argument("--queries", required=True, action="append", help="JSONL {qid, query, language, relevant}")
+    sp.add_argument("--backend", choices=["whoosh", "opensearch"], help="the config's backend unless given")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_eval)
 
     sp = common(sub.add_parser("eval-related", help="same-category precision@10 of related()"), index=False)
     sp.add_argument("--corpus", required=True)
     sp.add_argument("--limit", type=int, default=None, help="evaluate only the first N articles")
+    sp.add_argument("--backend", choices=["whoosh", "opensearch"], help="the config's backend unless given")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_eval_related)
 

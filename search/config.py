@@ -27,7 +27,13 @@ DEFAULTS: dict[str, Any] = {
     "stories": {"window_days": 3, "threshold": 0.4},
     "search": {"timeout_seconds": 10.0, "max_expansions": 50, "cache_mb": 256},
     "server": {"host": "127.0.0.1", "port": 8080, "workers": None, "public_url": None},
+    "backend": "whoosh",
+    # url: one node or several, comma-separated (default $STICHWORT_OPENSEARCH_URL, else 127.0.0.1:9200);
+    # credentials come from $STICHWORT_OPENSEARCH_USER and $STICHWORT_OPENSEARCH_PASSWORD
+    "opensearch": {"url": None, "index": "stichwort", "shards": 3, "replicas": 1, "timeout": 30.0,
+                   "verify_tls": True},
 }
+BACKENDS = ("whoosh", "opensearch")
 FACETS = ("location", "source", "category", "language")
 
 
@@ -113,8 +119,28 @@ def validate(data: dict[str, Any]) -> None:
                           "such as https://archiv.example.org")
     if data["server"]["workers"] is not None:
         _check_number("server.workers", data["server"]["workers"], 1, 64, whole=True)
+    if data["backend"] not in BACKENDS:
+        raise ConfigError(f"config key 'backend': {data['backend']!r} is not allowed; expected one of: "
+                          f"{', '.join(BACKENDS)}")
+    _check_opensearch(data["opensearch"])
     if not isinstance(data["index_dir"], str) or not data["index_dir"]:
         raise ConfigError("config key 'index_dir' must be a directory path")
+
+
+def _check_opensearch(conf: dict[str, Any]) -> None:
+    url = conf["url"]
+    urls = [u.strip() for u in url.split(",")] if isinstance(url, str) else None
+    if url is not None and (not urls or not all(re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", u) for u in urls)):
+        raise ConfigError(f"config key 'opensearch.url': {url!r} is not allowed; expected an http(s) URL of a node "
+                          "such as https://search.example.org:9200, or several separated by commas")
+    index = conf["index"]
+    if not isinstance(index, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,200}", index):
+        raise ConfigError(f"config key 'opensearch.index': {index!r} is not allowed; expected an index name of "
+                          "lower-case letters, digits, '-', '_' and '.', not starting with one of those signs")
+    _check_number("opensearch.shards", conf["shards"], 1, 1024, whole=True)
+    _check_number("opensearch.replicas", conf["replicas"], 0, 16, whole=True)
+    _check_number("opensearch.timeout", conf["timeout"], 0.1, 3600)
+    _check_bool("opensearch.verify_tls", conf["verify_tls"])
 
 
 def load_config(path: str | os.PathLike | None = None, **overrides: Any) -> Config:

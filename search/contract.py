@@ -118,7 +118,8 @@ class Article(TypedDict):
 
 
 class Health(TypedDict):
-    status: Annotated[Literal["ok"], "ok while the engine answers"]
+    status: Annotated[Literal["ok", "degraded"], "ok while the engine answers; degraded while an OpenSearch "
+                      "cluster answers with a node missing"]
     documents: int
     index_version: Annotated[str, "Changes with every commit of the index"]
 

@@ -170,7 +170,9 @@ class Engine:
         if not rec["enabled"]:
             return None
         now = self.clock()
-        if rec.get("relative_to") == "newest":
+        if rec.get("relative_to") == "newest" and hasattr(snap, "newest_date"):  # a cluster's view
+            now = snap.newest_date() or now
+        elif rec.get("relative_to") == "newest":
             newest = int(snap.dates().max()) if snap.n else -1
             now = datetime.min + timedelta(microseconds=newest) if newest >= 0 else now
         return Recency(now, float(rec["half_life_days"]), float(rec["weight"]))
@@ -281,8 +283,12 @@ class Engine:
 
     # -- stats ----------------------------------------------------------------------------------------------
     def health(self) -> Health:
+        """"ok", or "degraded" while a backend cluster answers with a node missing (``status`` of the backend)."""
         snap = self._current().snap
-        return {"status": "ok", "documents": snap.doc_count, "index_version": str(snap.generation)}
+        status = self.backend.status() if hasattr(self.backend, "status") else "ok"
+        if status == "unavailable":
+            raise Unavailable("the search cluster does not answer; try again shortly", retry_after=10)
+        return {"status": status, "documents": snap.doc_count, "index_version": str(snap.generation)}
 
     def stats(self) -> dict[str, Any]:
         snap = self._current().snap
@@ -315,6 +321,8 @@ class _CommitState:
     def background(self, vector, exclude: set) -> float:
         """How alike an article is to articles picked at random (a fixed sample of this commit): related
         coverage must be clearly more alike than that to count as related."""
+        if self._sample is None and hasattr(self.snap, "sample"):  # a cluster's view: refs are ids
+            self._sample = self.snap.sample(BACKGROUND_SAMPLE, self.snap.generation)
         if self._sample is None:
             live = np.flatnonzero(self.snap.live)
             pick = np.random.default_rng(self.snap.generation).choice(
@@ -327,8 +335,12 @@ class _CommitState:
         """How a few articles with ``word`` (a surface word of ``exact``) spell it: autocomplete's forms."""
         found = self._spellings.get(word)
         if found is None:
-            ids, _ = self.snap.scored(SURFACE_FIELD, word)
-            docs = [self.display(int(d)).display for d in ids[:suggest.MAX_FORMS_DOCS]]
+            if hasattr(self.snap, "docs_with"):  # a cluster's view: refs are ids
+                refs = self.snap.docs_with(SURFACE_FIELD, word, suggest.MAX_FORMS_DOCS)
+            else:
+                ids, _ = self.snap.scored(SURFACE_FIELD, word)
+                refs = [int(d) for d in ids[:suggest.MAX_FORMS_DOCS]]
+            docs = [self.display(d).display for d in refs]
             found = suggest.spellings_in((f"{d.get('title')}\n{d.get('teaser')}\n{(d.get('body') or '')[:3000]}"
                                           for d in docs), word)
             if len(self._spellings) > 100_000:

@@ -8,6 +8,7 @@ paragraphs have none), which the file readers would reject.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 import tempfile
@@ -40,11 +41,30 @@ def _article(obj: dict) -> Article:
                    path=str(obj.get("id")))
 
 
+def scratch_config(config: Config, index_dir: Path) -> Config:
+    """``config`` for a scratch index in ``index_dir``; with the OpenSearch backend, a scratch index named
+    after it (``drop_scratch`` deletes it)."""
+    config = Config(copy.deepcopy(config.data), config.source)
+    config.data["index_dir"] = str(index_dir)
+    if config["backend"] == "opensearch":
+        digest = hashlib.sha1(str(index_dir.resolve()).encode()).hexdigest()[:12]
+        config.data["opensearch"]["index"] = f"{config['opensearch']['index']}-eval-{digest}"
+    return config
+
+
+def drop_scratch(config: Config) -> None:
+    if config["backend"] == "opensearch":
+        from search.backend.opensearch.client import from_config, path
+        from search.backend.opensearch.writer import lock_index
+        client = from_config(config)
+        for index in (config["opensearch"]["index"], lock_index(config["opensearch"]["index"])):
+            client.request("DELETE", path(index), ok=(404,))
+
+
 def build_index(corpora: Iterable[str | Path], config: Config, index_dir: Path) -> int:
     """Index ``corpora`` into ``index_dir`` (``config`` itself is left as it was)."""
     from search.index.indexer import Indexer
-    config = Config(copy.deepcopy(config.data), config.source)
-    config.data["index_dir"] = str(index_dir)
+    config = scratch_config(config, index_dir)
     articles = [_article(obj) for corpus in corpora for obj in load_jsonl(corpus)]
     Indexer(config).index_articles(articles, origin="eval")
     return len(articles)
@@ -74,7 +94,8 @@ def evaluate(corpora: list[str], query_files: list[str], config: Config | None =
     config = config or load_config()
     with tempfile.TemporaryDirectory(prefix="stichwort-eval-") as tmp:
         n_docs = build_index(corpora, config, Path(tmp))
-        engine = Engine(tmp, config)
+        scratch = scratch_config(config, Path(tmp))
+        engine = Engine(tmp, scratch)
         per_lang: dict[str, list] = defaultdict(list)
         for path in query_files:
             for q in load_jsonl(path):
@@ -82,6 +103,7 @@ def evaluate(corpora: list[str], query_files: list[str], config: Config | None =
                 ranked = [h["id"] for h in result["hits"]]
                 per_lang[q.get("language") or "?"].append(metrics(ranked, set(map(str, q["relevant"]))))
         engine.close()
+        drop_scratch(scratch)
     everything = [row for rows in per_lang.values() for row in rows]
     return {"documents": n_docs, "overall": _mean(everything),
             "by_language": {lang: _mean(rows) for lang, rows in sorted(per_lang.items())}}
@@ -95,7 +117,8 @@ def evaluate_related(corpus: str, config: Config | None = None, limit: int | Non
     category = {str(o["id"]): o.get("category") for o in objs}
     with tempfile.TemporaryDirectory(prefix="stichwort-eval-") as tmp:
         build_index([corpus], config, Path(tmp))
-        engine = Engine(tmp, config)
+        scratch = scratch_config(config, Path(tmp))
+        engine = Engine(tmp, scratch)
         precisions = []
         for obj in objs[:limit]:
             if not obj.get("category"):
@@ -105,6 +128,7 @@ def evaluate_related(corpus: str, config: Config | None = None, limit: int | Non
             if ids:
                 precisions.append(sum(category.get(i) == obj["category"] for i in ids) / 10)
         engine.close()
+        drop_scratch(scratch)
     return {"articles": len(precisions), "p@10": round(sum(precisions) / max(len(precisions), 1), 4)}
 
 

@@ -101,7 +101,8 @@ class Indexer:
             return store.compact(full=True)
 
     def _store(self, wait: float = 0.0, rebuild: bool = False):
-        return open_writer(self.config.index_dir, self.languages, workers=self.workers, wait=wait, rebuild=rebuild)
+        return open_writer(self.config.index_dir, self.languages, workers=self.workers, wait=wait, rebuild=rebuild,
+                           config=self.config)
 
 
 @dataclass(eq=False)
