@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -31,6 +31,7 @@ from search.contract import (
     MAX_STORY,
     SORTS,
     Article,
+    Facets,
     Health,
     Hit,
     Related,
@@ -129,7 +130,8 @@ class Engine:
         tree, notes = parse(q)
         state = self._current()
         snap = state.snap
-        languages = [analysis.language_of(lang)] if lang else langid.query_languages(q, state.languages, prior=state.language_mix)
+        languages = ([analysis.language_of(lang)] if lang
+                     else langid.query_languages(q, state.languages, prior=state.language_mix))
         limits = self.config["search"]
         compiler = Compiler(languages, self.config.boosts, snap, int(limits["max_expansions"]), notes, state.analysed)
         plan = compiler.compile(tree)
@@ -158,7 +160,8 @@ class Engine:
             "next_cursor": self.cursors.encode(next_offset, fingerprint) if next_offset < entries else None,
             "took_ms": round((time.perf_counter() - started) * 1000, 1),
             "hits": hits,
-            "facets": {f: collect.listing(matches.facets[f], filters.get(f, [])) for f in self.config["facets"]},
+            "facets": cast(Facets, {f: collect.listing(matches.facets[f], filters.get(f, []))
+                                    for f in self.config["facets"]}),  # the configured facets of FACETS
             "date_histogram": matches.months, "date_histogram_year": matches.years,
             "suggestion": suggestion, "notes": notes + matches.notes,
         }
@@ -222,8 +225,8 @@ class Engine:
         """What a query marks (the article page highlights the search's words)."""
         tree, _ = parse(q)
         state = self._current()
-        compiler = Compiler(langid.query_languages(q, state.languages, prior=state.language_mix), self.config.boosts, state.snap,
-                            analysed=state.analysed)
+        compiler = Compiler(langid.query_languages(q, state.languages, prior=state.language_mix), self.config.boosts,
+                            state.snap, analysed=state.analysed)
         compiler.compile(tree)
         return Marks(compiler.marks, compiler.surfaces, state.word_terms)
 
@@ -279,7 +282,8 @@ class Engine:
         for row in rows:
             row["score"] = round(row["score"], 4)
         return {"id": doc_id, "query": q, "matched": bool(total), "score": round(total, 4),
-                "fields": rows, "note": "field scores are BM25F per term; bonus clauses (all words, nearness) add on top"}
+                "fields": rows,
+                "note": "field scores are BM25F per term; bonus clauses (all words, nearness) add on top"}
 
     # -- stats ----------------------------------------------------------------------------------------------
     def health(self) -> Health:
@@ -288,7 +292,8 @@ class Engine:
         status = self.backend.status() if hasattr(self.backend, "status") else "ok"
         if status == "unavailable":
             raise Unavailable("the search cluster does not answer; try again shortly", retry_after=10)
-        return {"status": status, "documents": snap.doc_count, "index_version": str(snap.generation)}
+        return {"status": "degraded" if status == "degraded" else "ok", "documents": snap.doc_count,
+                "index_version": str(snap.generation)}
 
     def stats(self) -> dict[str, Any]:
         snap = self._current().snap

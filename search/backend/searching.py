@@ -10,13 +10,13 @@ and swaps it when the index changed (``refresh``).
 """
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Iterator
 from typing import Any, NamedTuple, Protocol
 
 from search.results.search import Matches, SearchRequest
 from search.results.signatures import Signatures
 
-Ref = Hashable
+Ref = Any  # Hashable, and opaque: each backend's own kind, handed back only to the view that gave it
 
 
 class StoredArticle(NamedTuple):
@@ -47,6 +47,9 @@ class View(Protocol):
     def doc_frequency(self, field: str, term: str) -> int: ...
     def expand_prefix(self, field: str, prefix: str) -> Iterator[str]: ...
     def terms_within(self, field: str, text: str, maxdist: int, prefix: int = 0) -> list[str]: ...
+    # the most frequent of them (wildcard and fuzzy words: ``search.query.compile.Vocabulary``)
+    def top_prefix_terms(self, field: str, prefix: str, limit: int) -> list[str]: ...
+    def top_terms_within(self, field: str, text: str, maxdist: int, prefix: int, limit: int) -> list[str]: ...
 
 
 class SearchBackend(Protocol):
