@@ -19,9 +19,15 @@ FACET_LIMIT = 20  # values listed per facet (the selected ones always)
 
 
 class Ordinals(Protocol):
-    labels: list[str]
-    ords: np.ndarray
-    docs: np.ndarray | None
+    """A text column as numbers (``search.backend.whoosh.snapshot.Ordinals``): ``ords[doc]`` indexes
+    ``labels``, or with ``docs`` set, ``docs`` and ``ords`` are (doc, ordinal) pairs side by side."""
+
+    @property
+    def labels(self) -> list[str]: ...
+    @property
+    def ords(self) -> np.ndarray: ...
+    @property
+    def docs(self) -> np.ndarray | None: ...
 
 
 @dataclass(frozen=True)

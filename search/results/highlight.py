@@ -64,7 +64,7 @@ class Marks:
     terms: set[str] = field(default_factory=set)
     surfaces: set[str] = field(default_factory=set)
     analysed: WordTerms = field(default_factory=WordTerms)
-    _decided: dict[tuple[str, str], bool] = field(default_factory=dict)
+    _decided: dict[tuple[str, ...], bool] = field(default_factory=dict)  # (lang, word), ("whole", lang, word)
     _probes: list[str] | None = None
     _kinds: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -81,10 +81,10 @@ class Marks:
     def whole(self, lang: str, word: str) -> bool:
         """Whether ``word`` matches as a whole word (not only through a hyphen piece or compound part)."""
         key = ("whole", lang, word)
-        known = self._decided.get(key)  # type: ignore[call-overload]
+        known = self._decided.get(key)
         if known is None:
             known = word.lower() in self.surfaces or any(t in self.terms for t in self.analysed.of(lang, word, "query"))
-            self._decided[key] = known  # type: ignore[index]
+            self._decided[key] = known
         return known
 
     def matches(self, lang: str, word: str) -> bool:
@@ -162,10 +162,14 @@ def spans(text: str, lang: str, marks: Marks) -> list[tuple[int, int]]:
             continue  # another probe inside a word already looked at
         if place and _in_word_char(text[place - 1]):
             before = text[place - _LONGEST_WORD if place > _LONGEST_WORD else 0:place][::-1]
-            start = place - in_word(before).end()
+            back = in_word(before)
+            assert back is not None  # the pattern matches the empty string
+            start = place - back.end()
         else:  # most probes start their word
             start = place
-        end = in_word(text, place + 1).end()
+        ahead = in_word(text, place + 1)
+        assert ahead is not None
+        end = ahead.end()
         while start < end and text[start] in _HYPHENS:
             start += 1
         while end > start and text[end - 1] in _HYPHENS:
@@ -222,8 +226,10 @@ _BASE_LETTER = _BaseLetters()
 def _word_around(text: str, start: int, end: int) -> tuple[int, int]:
     """The word (hyphenated words whole, hyphens at its ends left out) around ``text[start:end]``."""
     before = text[max(0, start - _LONGEST_WORD):start][::-1]  # a regular expression runs forwards only
-    start -= _IN_WORD.match(before).end()
-    end = _IN_WORD.match(text, end).end()
+    back, ahead = _IN_WORD.match(before), _IN_WORD.match(text, end)
+    assert back is not None and ahead is not None  # the pattern matches the empty string
+    start -= back.end()
+    end = ahead.end()
     while start < end and text[start] in _HYPHENS:
         start += 1
     while end > start and text[end - 1] in _HYPHENS:

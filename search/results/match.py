@@ -22,11 +22,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from search.query import plan as P
+from search.results.collect import Ordinals
 
 _EMPTY_IDS = np.zeros(0, dtype=np.int32)
 _EMPTY_SCORES = np.zeros(0, dtype=np.float64)
@@ -47,7 +48,7 @@ class Source(Protocol):
     def top_prefix_terms(self, field: str, prefix: str, limit: int) -> list[str]: ...
     def top_terms_within(self, field: str, text: str, maxdist: int, prefix: int, limit: int) -> list[str]: ...
     def dates(self) -> np.ndarray: ...  # int64 microseconds since datetime.min, -1 for none
-    def ordinals(self, column: str, multi: bool = False) -> Any: ...  # see search.results.collect.Ordinals
+    def ordinals(self, column: str, multi: bool = False) -> Ordinals: ...
 
 
 class Timeout(Exception):
@@ -200,7 +201,7 @@ class Evaluator:
         return EMPTY
 
     def _value(self, node: P.Value, scale: float | None) -> Hits:
-        terms = []
+        terms: list[P.Node] = []
         for value in node.values:
             terms.append(P.Term(node.field, value))
             if node.field == "source":  # "quelle:zeit" finds zeit.de too

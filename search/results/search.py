@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from search.contract import HistogramBucket
 from search.query import plan as P
 from search.results import collect, rank
 from search.results.collect import Counts
@@ -62,8 +63,8 @@ class Matches:
     total: int
     page: list[tuple[Any, float]]  # (document reference, score), in order
     facets: dict[str, Counts]
-    months: list[dict]
-    years: list[dict]
+    months: list[HistogramBucket]
+    years: list[HistogramBucket]
     stories: int  # with collapse: distinct stories among the matches (0 without)
     story_sizes: dict[Any, int]  # per page document: matching articles of its story (with collapse)
     expanded: dict[tuple[str, str], list[str]]
@@ -121,8 +122,9 @@ def _page(src: Source, req: SearchRequest, evaluator: Evaluator, matched: Hits,
     if not req.collapse:
         ranked = _ranked(src, req, evaluator, matched, want)
         return Hits(ranked.ids[req.offset:want], ranked.scores[req.offset:want]), {}
+    assert keys is not None  # set with collapse
     story_of = dict(zip(matched.ids.tolist(), keys.tolist()))
-    sizes = dict(zip(*np.unique(keys, return_counts=True)))
+    sizes: dict[np.int64, np.intp] = dict(zip(*np.unique(keys, return_counts=True)))  # story -> its matches
     depth = want
     while True:  # rank deeper until the page's stories are all there
         ranked = _ranked(src, req, evaluator, matched, depth)
@@ -145,9 +147,10 @@ def _ranked(src: Source, req: SearchRequest, evaluator: Evaluator, matched: Hits
         return rank.by_date(matched, src.dates(), req.sort == "newest", k)
     if req.recency is None:
         return rank.by_relevance(src, matched, evaluator.deferred, k)
+    recency = req.recency
     best = rank.by_relevance(src, matched, evaluator.deferred, max(k, RERANK_DEPTH))
     dates = src.dates()
     head = rank.rerank(Hits(best.ids[:RERANK_DEPTH], best.scores[:RERANK_DEPTH]),
-                       lambda ids: req.recency.factor(dates[ids]))
+                       lambda ids: recency.factor(dates[ids]))
     return Hits(np.concatenate([head.ids, best.ids[RERANK_DEPTH:]])[:k],
                 np.concatenate([head.scores, best.scores[RERANK_DEPTH:]])[:k])

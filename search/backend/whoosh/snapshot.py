@@ -21,6 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from itertools import islice
 from math import log
 from typing import Any
@@ -242,6 +243,7 @@ class Snapshot:
                 continue
             idx = np.searchsorted(p.ids, docs[lo:hi] - base)
             values = p.values
+            assert values is not None  # read with_values
             out.extend(positions(values[i]) for i in idx.tolist())
         return out
 
@@ -346,7 +348,7 @@ class Snapshot:
     def lengths(self, field: str) -> np.ndarray:
         """Each document's encoded length of ``field`` (Whoosh's one byte)."""
         return self._global(f"len:{field}", lambda: np.concatenate(
-            [self.cache.column(segid, f"len:{field}", lambda leaf=leaf: columns.length_codes(leaf, field))
+            [self.cache.column(segid, f"len:{field}", partial(columns.length_codes, leaf, field))
              for segid, leaf, _ in self.segments]) if self.segments else np.zeros(0, dtype=np.uint8))
 
     def _norms(self, field: str) -> np.ndarray:
@@ -364,7 +366,7 @@ class Snapshot:
             ords_parts, docs_parts = [], []
             for segid, leaf, base in self.segments:
                 local = self.cache.column(segid, f"ord:{column}:{multi}",
-                                          lambda leaf=leaf: _local_ordinals(columns.text_values(leaf, column), multi))
+                                          partial(_segment_ordinals, leaf, column, multi))
                 local_labels, local_ords, local_docs = local
                 mapping = np.array([index.setdefault(label, len(index)) for label in local_labels] + [-1],
                                    dtype=np.int32)
@@ -382,7 +384,7 @@ class Snapshot:
         def make() -> np.ndarray:
             if not self.segments:
                 return np.zeros(0, dtype=np.int64)
-            raw = np.concatenate([self.cache.column(segid, "dates", lambda leaf=leaf: columns.dates(leaf))
+            raw = np.concatenate([self.cache.column(segid, "dates", partial(columns.dates, leaf))
                                   for segid, leaf, _ in self.segments])
             return np.where(raw == columns.NO_DATE, np.int64(-1), raw.astype(np.int64))
         return self._global("dates", make)
@@ -446,6 +448,10 @@ class Snapshot:
             out[facet] = dict(collect.count(self.ordinals(column, multi), live, self.n).items)
         out["months"] = collect.histogram(self.ordinals("month"), live, self.n)[0]
         return out
+
+
+def _segment_ordinals(leaf, column: str, multi: bool) -> tuple[list[str], np.ndarray, np.ndarray | None]:
+    return _local_ordinals(columns.text_values(leaf, column), multi)
 
 
 def _local_ordinals(values: list[bytes], multi: bool) -> tuple[list[str], np.ndarray, np.ndarray | None]:
