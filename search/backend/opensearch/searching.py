@@ -29,6 +29,7 @@ from search.backend.opensearch.dsl import date_range, idf_factors, scored_terms,
 from search.backend.opensearch.mapping import os_field, os_id, text_fields
 from search.backend.opensearch.writer import surface_words
 from search.backend.searching import StoredArticle
+from search.contract import HistogramBucket
 from search.errors import BadRequest, StichwortError, Unavailable
 from search.query import plan as P
 from search.results import related as rel
@@ -220,14 +221,15 @@ class OpenSearchView:
         ans_aggs = answer.get("aggregations", {})
         facets = {name: Counts([(b["key"], b["doc_count"]) for b in ans_aggs["f_" + name]["v"]["buckets"]])
                   for name in request.facets}
-        months, years = [], []
+        months: list[HistogramBucket] = []
+        years: list[HistogramBucket] = []
         if request.histogram:
             per_month = {b["key"]: b["doc_count"] for b in ans_aggs["matched"]["months"]["buckets"]}
             per_year: dict[str, int] = defaultdict(int)
             for key, n in per_month.items():
                 per_year[key[:4]] += n
-            months = [{"key": k, "count": per_month[k]} for k in sorted(per_month) if k]
-            years = [{"key": k, "count": per_year[k]} for k in sorted(per_year) if k]
+            months = [HistogramBucket(key=k, count=per_month[k]) for k in sorted(per_month) if k]
+            years = [HistogramBucket(key=k, count=per_year[k]) for k in sorted(per_year) if k]
         total = answer["hits"]["total"]["value"]
         stories = int(ans_aggs["matched"]["stories"]["value"]) if request.collapse and total else 0
         return Matches(total=total, page=page, facets=facets, months=months, years=years, stories=stories,
