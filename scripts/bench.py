@@ -299,13 +299,12 @@ def bench_size(
     if usable and budget.left() > 60:
         log("  queries in-process ...")
         qs = queryset.build(queryset.related_ids(first_ids))
-        # past --per-doc-max one round (readers' variant: with highlights) after a short warm-up
+        # the same rounds and warm-up at every size: the large/small ratio compares like with like
         spec = {
             "index_dir": str(index_dirs[default_workers]),
             "queries": qs,
             "no_highlight": True,
-            "rounds": args.rounds if per_doc else 1,
-            "warmup": "all" if per_doc else "per_kind",
+            "rounds": args.rounds,
             "baseline_dir": str(baseline_dir) if out["baseline"].get("complete") else None,
             "tantivy_dir": str(tantivy_dir) if out["tantivy"].get("complete") else None,
             "related_texts": related_texts,

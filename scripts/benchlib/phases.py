@@ -252,15 +252,10 @@ def queries(spec: dict) -> dict:
             errors.setdefault(name, {})[q["label"]] = f"{type(exc).__name__}: {exc}"[:300]
             return False, 0
 
-    short_warmup = spec.get("warmup") == "per_kind"  # big indexes: one query of each kind warms up
     for name, (qs, call) in variants.items():  # warm-up round: caches, first-touch of files
         if name in secondary:
             continue  # same engine, warmed up by the round with highlights
-        seen: set[str] = set()
         for q in qs:
-            if short_warmup and q["kind"] in seen:
-                continue
-            seen.add(q["kind"])
             ok, total = attempt(name, q, call)
             if ok:
                 totals[name][q["label"]] = total
