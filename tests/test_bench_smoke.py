@@ -11,8 +11,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "fang-covid-de" / "corpus.jsonl"
 RATIOS = ("index_throughput_vs_baseline", "query_p50_vs_baseline", "http_p95_100k_vs_10k", "index_size_vs_baseline")
-TARGETS = {"index_throughput_vs_baseline": (">=", 3.0), "query_p50_vs_baseline": ("<=", 0.5),
-           "http_p95_100k_vs_10k": ("<=", 2.0), "index_size_vs_baseline": ("<=", 1.0)}
+# issue 14: indexing not slower and the index at most 10 % larger than before the query-path rework (1.49x and
+# 2.16x the plain-Whoosh baseline of the same run, commit 105041c)
+TARGETS = {"index_throughput_vs_baseline": (">=", 1.49), "query_p50_vs_baseline": ("<=", 0.5),
+           "http_p95_100k_vs_10k": ("<=", 2.0), "index_size_vs_baseline": ("<=", 2.38)}
 
 
 pytestmark = pytest.mark.slow  # scripts/test --fast leaves these out
