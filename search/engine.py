@@ -22,6 +22,7 @@ import numpy as np
 
 from search import analysis
 from search.backend import open_searcher
+from search.backend.base import disk_bytes
 from search.backend.searching import StoredArticle
 from search.config import Config, load_config
 from search.contract import (
@@ -299,7 +300,7 @@ class Engine:
         snap = self._current().snap
         totals = snap.totals()
         out: dict[str, Any] = {"documents": snap.doc_count, "index_dir": str(self.index_dir),
-                               "size_bytes": sum(f.stat().st_size for f in self.index_dir.glob("*") if f.is_file())}
+                               "size_bytes": disk_bytes(self.index_dir)}
         for f in ("language", "category", "location", "source"):
             out[f] = totals[f]
         out["months"] = totals["months"]

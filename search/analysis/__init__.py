@@ -27,8 +27,8 @@ chain, read left to right.  One chain per language (``chains.py``)::
   without the query itself being split.  A query word in a script without
   spaces stands for the words the segmenter finds in it (``query_words``).
 * ``Vocabulary``: what compounds may split into, an object handed to the
-  chains; ``learn_words`` and ``learn_index_words`` feed the process's shared
-  one, signatures use ``Vocabulary.word_list()`` (the same everywhere).
+  chains; ``learn_words`` feeds the process's shared one (an index backend
+  teaches it the index's words), signatures use ``Vocabulary.word_list()`` (the same everywhere).
 
 Adding a language: a line in ``chains.analyzer`` (and its code in
 ``languages``); stop words in ``stopwords``.  The classes a schema pickles are
@@ -64,7 +64,7 @@ __all__ = [
     "UNSPACED_SCRIPT",
     "analyzer", "exact_analyzer", "index_analyzer", "surface_analyzer", "analyzer_for", "terms", "query_words",
     "language_of", "word_spans", "hyphen_pieces", "stop_words", "signature_counts", "surface_counts",
-    "learn_words", "learn_index_words",
+    "learn_words",
     "splitter", "stale_fields", "languages_of_fields", "Vocabulary", "default_vocabulary", "Splitter",
     "FusedChain", "Composable",
     "WordTokenizer", "BigramTokenizer", "LowercaseFilter", "StopFilter", "DecompoundFilter", "GermanFolder",
@@ -159,11 +159,6 @@ def signature_counts(lang: str, text: str) -> Counter:
 def learn_words(words, vocabulary: Vocabulary | None = None) -> None:
     """Add corpus words (lower-case surface forms) compounds may split into."""
     (vocabulary or default_vocabulary()).learn(words)
-
-
-def learn_index_words(reader, vocabulary: Vocabulary | None = None) -> None:
-    """Teach a vocabulary (the shared one by default) an index's words, each segment once."""
-    (vocabulary or default_vocabulary()).learn_index(reader)
 
 
 def splitter() -> Splitter:

@@ -28,8 +28,14 @@ def _wordfreq_de() -> dict[str, float]:
     """German words with their Zipf frequency, from the list wordfreq ships."""
     from math import log10
 
-    from wordfreq import get_frequency_dict  # local: loading takes ~0.5 s
-    return {w: log10(f) + 9 for w, f in get_frequency_dict("de").items() if w.isalpha()}
+    from wordfreq import cB_to_freq, get_frequency_list  # local: loading takes ~0.5 s
+    zipf: dict[str, float] = {}
+    for index, bucket in enumerate(get_frequency_list("de")):  # a bucket's words share one frequency
+        z = log10(cB_to_freq(-index)) + 9  # as log10 of get_frequency_dict's value, to the bit
+        for w in bucket:
+            if w.isalpha():
+                zipf[w] = z
+    return zipf
 
 
 @lru_cache(maxsize=4)

@@ -4,8 +4,8 @@ A ``Vocabulary`` is an object handed to the chains that decompound, so what a
 word's terms are depends on the vocabulary it was analysed with, never on what
 else the process happened to read.  ``Vocabulary.word_list()`` knows only the
 word list ``wordfreq`` ships (the same in every process: story signatures use
-it); an index's vocabulary learns the index's words as well
-(``learn_index``), segment by segment, each once.
+it); an index's vocabulary learns the index's words as well, segment by
+segment, each once (the backend reads them; ``learned_segments`` records which).
 """
 from __future__ import annotations
 
@@ -29,17 +29,6 @@ class Vocabulary:
     def learn(self, words: Iterable[str]) -> None:
         """Add corpus words (lower-case surface forms) compounds may split into."""
         self.splitter.add_words(words)
-
-    def learn_index(self, reader) -> None:
-        """Learn an index's words (its ``exact`` field), each segment once: segments never change,
-        and reading all their words again after every commit took seconds at 100,000 articles."""
-        for leaf, _ in reader.leaf_readers():
-            segment = leaf.segment() if hasattr(leaf, "segment") else None
-            key = segment.segment_id() if segment is not None else None
-            if key is None or key not in self._segments:
-                self.learn(t.decode("utf-8") for t in leaf.lexicon("exact"))
-                if key is not None:
-                    self._segments.add(key)
 
     @property
     def learned_segments(self) -> set[str]:

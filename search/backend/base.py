@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol, TypedDict
 
 
@@ -113,3 +114,8 @@ class IndexWriter(Protocol):
 
     def close(self) -> None:
         """Drop an uncommitted batch and release the store and its lock."""
+
+
+def disk_bytes(path: Path) -> int:
+    """Bytes of the files under ``path``, derived files included (what the index costs on disk)."""
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())

@@ -23,7 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from search.backend.whoosh import vocabulary
 from search.backend.whoosh.schema import decode_doc
+from search.index.fields import SURFACE_FIELD
 
 #: Stored fields every document has (see ``Indexer.record``).
 REQUIRED_STORED = ("id", "doc", "src", "story")
@@ -127,6 +131,7 @@ def _check(ix, index_dir: Path, report: CheckReport, sample_terms: int | None) -
         live_total = deleted_total = 0
         for leaf, base in reader.leaf_readers():
             live, deleted = _check_segment(leaf, base, ids, report, sample_terms)
+            _check_derived(leaf, base, index_dir, report)
             live_total += live
             deleted_total += deleted
         report.documents, report.deleted = live_total, deleted_total
@@ -189,6 +194,26 @@ def _check_segment(leaf, base: int, ids: Counter, report: CheckReport,
         report.problem(f"segment {name}: {live} live documents stored, doc_count() says {leaf.doc_count()}")
     _check_postings(leaf, name, total, report, sample_terms)
     return live, total - live
+
+
+def _check_derived(leaf, base: int, index_dir: Path, report: CheckReport) -> None:
+    """A segment's derived vocabulary file, where there is one, says what its term table says."""
+    if not hasattr(leaf, "_terms"):
+        return
+    segid = vocabulary.segment_id(leaf, base)
+    if segid.startswith("@"):
+        return
+    try:
+        saved = vocabulary.saved_vocabulary(index_dir, segid, SURFACE_FIELD)
+    except (OSError, ValueError) as exc:
+        report.notes.append(f"segment {segid}: derived vocabulary unreadable ({exc}); readers rebuild it")
+        return
+    if saved is None:
+        return
+    fresh = vocabulary.read_vocabulary(leaf, SURFACE_FIELD)
+    if saved.blob != fresh.blob or not np.array_equal(saved.df, fresh.df):
+        report.problem(f"segment {segid}: the derived vocabulary in {index_dir / vocabulary.DERIVED} differs "
+                       "from the segment's terms; delete that file (readers rebuild it)")
 
 
 def _unpack(raw: Any, where: str, report: CheckReport) -> dict | None:

@@ -31,10 +31,9 @@ from whoosh.util.numeric import byte_to_length
 
 from search import analysis
 from search.backend.searching import StoredArticle
-from search.backend.whoosh import columns
+from search.backend.whoosh import columns, vocabulary
 from search.backend.whoosh.postings import Postings, position_keys, positions, read_postings
 from search.backend.whoosh.schema import display_record, record_signature
-from search.backend.whoosh.vocabulary import read_vocabulary
 from search.index.fields import SURFACE_FIELD
 from search.query import plan as P
 from search.results import collect
@@ -141,7 +140,8 @@ class Snapshot:
         self.schema = self.reader.schema
         self.generation = self.reader.generation()
         self.B, self.K1 = B, K1
-        self.segments = [(_segment_id(leaf, base), leaf, base) for leaf, base in self.reader.leaf_readers()
+        self.folder = getattr(ix.storage, "folder", None)  # derived files go beside a directory's segments
+        self.segments = [(vocabulary.segment_id(leaf, base), leaf, base) for leaf, base in self.reader.leaf_readers()
                          if leaf.doc_count_all()]
         self.n = self.reader.doc_count_all()
         self.doc_count = self.reader.doc_count()
@@ -306,7 +306,8 @@ class Snapshot:
         return found
 
     def _vocabulary(self, segid: str, leaf, field: str):
-        return self.cache.column(segid, f"vocab:{field}", lambda: read_vocabulary(leaf, field))
+        return self.cache.column(segid, f"vocab:{field}",
+                                 lambda: vocabulary.load_vocabulary(self.folder, segid, leaf, field))
 
     def _most_frequent(self, field: str, terms: Iterable[str], limit: int) -> list[str]:
         freq = {t: self._df(field, t) for t in terms}
@@ -319,14 +320,8 @@ class Snapshot:
     def learn_words(self, learned: set[str]) -> None:
         """Teach query-side decompounding the surface words of the segments not in ``learned`` (then added):
         from the vocabulary arrays did-you-mean reads anyway, instead of a second walk of each term table."""
-        for segid, leaf, _ in self.segments:
-            if segid not in learned:
-                vocab = self._vocabulary(segid, leaf, SURFACE_FIELD)
-                cuts = vocab.offsets.tolist()
-                blob = vocab.blob
-                analysis.learn_words(blob[a:b].decode("utf-8") for a, b in zip(cuts, cuts[1:]))
-                if not segid.startswith("@"):  # a segment without an id is learned again, as analysis does
-                    learned.add(segid)
+        vocabulary.learn(((segid, partial(self._vocabulary, segid, leaf, SURFACE_FIELD))
+                          for segid, leaf, _ in self.segments), learned)
 
     def warm_up(self) -> None:
         """Decode what any first query reads (lengths and norms of the text fields, facet, month and story
@@ -472,6 +467,3 @@ def _local_ordinals(values: list[bytes], multi: bool) -> tuple[list[str], np.nda
     return [k.decode("utf-8") for k in index], np.array(pair_ords, dtype=np.int32), np.array(docs, dtype=np.int32)
 
 
-def _segment_id(leaf, base: int) -> str:
-    segment = leaf.segment() if hasattr(leaf, "segment") else None
-    return segment.segment_id() if segment is not None else f"@{base}"

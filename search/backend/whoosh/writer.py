@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from whoosh.query import And, Or, Term
 from whoosh.reading import TermNotFound
 
 from search import analysis
-from search.backend.base import CompactReport, StoredSignature, WriteBatch
-from search.backend.whoosh import segments
+from search.backend.base import CompactReport, StoredSignature, WriteBatch, disk_bytes
+from search.backend.whoosh import segments, vocabulary
 from search.backend.whoosh.schema import build_schema, text_field, unpack_doc
 from search.backend.whoosh.store import LOCK_NAME, open_index, write_lock
 from search.errors import StichwortError
+from search.index.fields import SURFACE_FIELD
 
 
 @contextmanager
@@ -147,7 +149,25 @@ class WhooshWriter:
 
     def learn_vocabulary(self) -> None:
         with self.ix.reader() as reader:
-            analysis.learn_index_words(reader)
+            vocabulary.learn(self._vocabularies(reader), analysis.vocabulary.default_vocabulary().learned_segments)
+
+    def _vocabularies(self, reader) -> Iterator[tuple[str, Callable[[], vocabulary.SegmentVocabulary]]]:
+        for leaf, base in reader.leaf_readers():
+            if not leaf.doc_count_all():
+                continue
+            segid = vocabulary.segment_id(leaf, base)
+            yield segid, partial(vocabulary.load_vocabulary, self.index_dir, segid, leaf, SURFACE_FIELD)
+
+    def _derive(self) -> None:
+        """Write the derived files of the commit's new segments (a server's start reads them instead of the
+        term tables) and remove those of segments merged away."""
+        with self.ix.reader() as reader:
+            live = []
+            for segid, load in self._vocabularies(reader):
+                live.append(segid)
+                if not vocabulary.is_derived(self.index_dir, segid, SURFACE_FIELD):
+                    load()
+        vocabulary.prune(self.index_dir, live)
 
     # -- writing ------------------------------------------------------------------
     def begin(self, batch: WriteBatch) -> None:
@@ -170,6 +190,7 @@ class WhooshWriter:
         if batch is None:
             return False
         batch.commit()
+        self._derive()
         return True
 
     def delete(self, ids: Iterable[str]) -> int:
@@ -181,17 +202,19 @@ class WhooshWriter:
             if not writer.is_closed:
                 writer.cancel()
             raise
+        self._derive()
         return count
 
     def compact(self, full: bool = False) -> CompactReport:
         before = list(self.ix._segments())
-        report = CompactReport(segments_before=len(before), bytes_before=_size(self.index_dir),
+        report = CompactReport(segments_before=len(before), bytes_before=disk_bytes(self.index_dir),
                                deleted_reclaimed=sum(s.deleted_count() for s in before))
         segments.compact(self.ix, self.workers, full=full)
+        self._derive()
         after = list(self.ix._segments())
         report.segments_after = len(after)
         report.deleted_reclaimed -= sum(s.deleted_count() for s in after)
-        report.bytes_after = _size(self.index_dir)
+        report.bytes_after = disk_bytes(self.index_dir)
         return report
 
     def close(self) -> None:
@@ -213,5 +236,3 @@ def _signature(fields: dict) -> StoredSignature:
                            (doc.get("sources") or [""])[0].lower(), doc.get("lead") or {})
 
 
-def _size(index_dir: Path) -> int:
-    return sum(p.stat().st_size for p in index_dir.iterdir() if p.is_file())
