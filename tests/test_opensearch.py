@@ -332,6 +332,33 @@ def test_a_cursor_keeps_its_list_across_commits(cluster_url, tmp_path):
         drop(config)
 
 
+def test_an_index_without_seq_is_refused_for_writing_and_still_pages(cluster_url, tmp_path, caplog):
+    """An index written before ``seq`` (mapping format 5): indexing says to rebuild it; searching goes on,
+    with a warning, ties by id and cursors by offset in a point in time."""
+    from search.backend.opensearch.client import from_config
+    from search.backend.opensearch.mapping import FORMAT
+    from search.engine import Engine
+    from search.errors import StichwortError
+    from search.index.indexer import Indexer
+    config = os_config(cluster_url, tmp_path / "ix")
+    try:
+        Indexer(config).index_articles(_articles(0, 12), origin="old")
+        client, index = from_config(config), config["opensearch"]["index"]
+        meta = next(iter(client.request("GET", f"/{index}/_mapping").values()))["mappings"]["_meta"]
+        client.request("PUT", f"/{index}/_mapping", {"_meta": {**meta, "stichwort_format": FORMAT - 1}})
+        with pytest.raises(StichwortError, match="--rebuild"):
+            Indexer(config).index_articles(_articles(12, 1), origin="new")
+        with caplog.at_level("WARNING", logger="search.backend.opensearch.searching"):
+            engine = Engine(config.index_dir, config)
+        assert "--rebuild" in caplog.text
+        found, pages = _walk(engine, "Ticker", 5)
+        assert found == sorted(found) and len(set(found)) == 12  # ties by id
+        assert "after" not in _state(pages[1]["next_cursor"])
+        engine.close()
+    finally:
+        drop(config)
+
+
 def test_expired_or_altered_cursor_is_a_400(client, os_demo):  # noqa: F811 - the fixture imported above
     from urllib.parse import urlencode
 
