@@ -29,11 +29,13 @@ DEFAULTS: dict[str, Any] = {
     "server": {"host": "127.0.0.1", "port": 8080, "workers": None, "public_url": None},
     "backend": "whoosh",
     # url: one node or several, comma-separated (default $STICHWORT_OPENSEARCH_URL, else 127.0.0.1:9200);
-    # credentials come from $STICHWORT_OPENSEARCH_USER and $STICHWORT_OPENSEARCH_PASSWORD
+    # credentials come from $STICHWORT_OPENSEARCH_USER and $STICHWORT_OPENSEARCH_PASSWORD; keep_alive: how long
+    # a point in time that cursor paging opened stays open after its last page was asked for
     "opensearch": {"url": None, "index": "stichwort", "shards": 3, "replicas": 1, "timeout": 30.0,
-                   "verify_tls": True},
+                   "verify_tls": True, "keep_alive": "10m"},
 }
 BACKENDS = ("whoosh", "opensearch")
+MIN_KEEP_ALIVE, MAX_KEEP_ALIVE = 10, 24 * 3600  # seconds: opensearch.keep_alive (24 h: OpenSearch's own limit)
 FACETS = ("location", "source", "category", "language")
 
 
@@ -141,6 +143,13 @@ def _check_opensearch(conf: dict[str, Any]) -> None:
     _check_number("opensearch.replicas", conf["replicas"], 0, 16, whole=True)
     _check_number("opensearch.timeout", conf["timeout"], 0.1, 3600)
     _check_bool("opensearch.verify_tls", conf["verify_tls"])
+    keep = conf["keep_alive"]
+    found = re.fullmatch(r"([1-9][0-9]{0,5})([smh])", keep) if isinstance(keep, str) else None
+    seconds = int(found[1]) * {"s": 1, "m": 60, "h": 3600}[found[2]] if found else 0
+    if not MIN_KEEP_ALIVE <= seconds <= MAX_KEEP_ALIVE:
+        raise ConfigError(f"config key 'opensearch.keep_alive': {keep!r} is not allowed; expected a duration such "
+                          f"as 10m (s, m or h) from {MIN_KEEP_ALIVE} s to {MAX_KEEP_ALIVE // 3600} h (the cluster's "
+                          "point_in_time.max_keep_alive)")
 
 
 def load_config(path: str | os.PathLike | None = None, **overrides: Any) -> Config:

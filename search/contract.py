@@ -18,6 +18,8 @@ MAX_SIZE = 100
 MAX_STORY = 1000  # articles a story page lists
 MAX_PAGE = 10_000
 MAX_QUERY_CHARS = 1000
+#: Characters a cursor may have (the web layer refuses longer ones; a URL stays within servers' limits).
+MAX_CURSOR_LENGTH = 2_000
 DEFAULT_INDEX_DIR = "index_data/index"
 #: Filter names readers may use in ``--filter``/query parameters, besides the facets.
 FILTERS = FACETS

@@ -27,6 +27,7 @@ from search.backend.searching import StoredArticle
 from search.config import Config, load_config
 from search.contract import (
     FACETS,
+    MAX_CURSOR_LENGTH,
     MAX_PAGE,
     MAX_SIZE,
     MAX_STORY,
@@ -126,7 +127,7 @@ class Engine:
         filters = _check_filters(filters)
         _check_params(sort, page, size, lang)
         fingerprint = Cursors.fingerprint(q, filters, date_from, date_to, sort, lang, collapse, size)
-        offset = self.cursors.decode(cursor, fingerprint) if cursor else (page - 1) * size
+        offset, paging = self.cursors.decode(cursor, fingerprint) if cursor else ((page - 1) * size, None)
         dates = request_range(date_from, date_to)
         tree, notes = parse(q)
         state = self._current()
@@ -143,7 +144,7 @@ class Engine:
             matches = snap.search(SearchRequest(
                 plan=plan, filters=filters, dates=dates, sort=sort, offset=offset, size=size, collapse=collapse,
                 facets=tuple(self.config["facets"]), recency=self._recency(snap) if sort == "relevance" else None,
-                budget=budget))
+                budget=budget, cursor=paging))
         except Timeout as exc:
             raise Unavailable(f"{exc}; try fewer or more specific words", retry_after=5) from None
         marks = Marks(compiler.marks, compiler.surfaces, state.word_terms)
@@ -154,11 +155,13 @@ class Engine:
         suggestion = suggest.did_you_mean(snap, q, [w.text for w in plain_words(tree)],
                                           lambda word: _finds(snap, languages, word), snap.doc_count)
         next_offset = offset + size
+        next_cursor = (self._next_cursor(snap, next_offset, fingerprint, matches.cursor) if next_offset < entries
+                       else None)
         return {
             "query": q, "total": {"value": total, "relation": "eq"},
             "stories": matches.stories if collapse else None,
             "page": offset // size + 1, "size": size,
-            "next_cursor": self.cursors.encode(next_offset, fingerprint) if next_offset < entries else None,
+            "next_cursor": next_cursor,
             "took_ms": round((time.perf_counter() - started) * 1000, 1),
             "hits": hits,
             "facets": cast(Facets, {f: collect.listing(matches.facets[f], filters.get(f, []))
@@ -166,6 +169,18 @@ class Engine:
             "date_histogram": matches.months, "date_histogram_year": matches.years,
             "suggestion": suggestion, "notes": notes + matches.notes,
         }
+
+    def _next_cursor(self, snap, offset: int, fingerprint: str, state: dict[str, Any] | None) -> str:
+        """The cursor of the page at ``offset``, with the backend's state; a state too long for a cursor
+        (a point in time over very many shards) is released, and the cursor is an offset."""
+        cursor = self.cursors.encode(offset, fingerprint, state)
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            _log.warning("a cursor with the backend's paging state has %d characters (at most %d): paging by "
+                         "offset instead", len(cursor), MAX_CURSOR_LENGTH)
+            if hasattr(snap, "release"):
+                snap.release(state)
+            cursor = self.cursors.encode(offset, fingerprint)
+        return cursor
 
     def _recency(self, snap) -> Recency | None:
         """Newer articles lifted by up to ``1 + weight`` (config ``recency``), among the top ones; ages count

@@ -202,6 +202,7 @@ from test_api import (  # noqa: E402,F401
     test_search_repeated_filters_or_within_and_across,
     test_search_sort_by_date,
     test_search_source_filter,
+    test_search_tampered_cursor,
     test_suggest,
 )
 from test_search import (  # noqa: E402,F401
@@ -218,6 +219,161 @@ from test_search import (  # noqa: E402,F401
     test_sort_paging_and_cursor,
     test_wildcard_and_fuzzy,
 )
+
+# -- cursor paging: a point in time and search_after ----------------------------------------------------------
+PAGED = [("", {}), ("", {"sort": "newest"}), ("", {"sort": "oldest"}), ("Bahn", {}), ("", {"collapse": True}),
+         ("", {"filters": {"language": ["de"]}, "date_from": "2024-06-01"})]
+
+
+def _walk(engine, q, size, **kwargs) -> tuple[list[str], list[dict]]:
+    """Every hit of a search, page after page by cursor, and the pages."""
+    found, pages, cursor = [], [], None
+    while True:
+        page = engine.search(q, size=size, cursor=cursor, highlight=False, **kwargs)
+        found += [h["id"] for h in page["hits"]]
+        pages.append(page)
+        cursor = page["next_cursor"]
+        if not cursor:
+            return found, pages
+
+
+def _state(cursor: str) -> dict:
+    """The backend state a cursor carries (``search.query.cursor``'s format, read without the key)."""
+    import base64
+    import zlib
+
+    from search.query.cursor import STATE
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))[:-12]
+    assert raw[:1] == STATE
+    return json.loads(zlib.decompress(raw[1:]))["s"]
+
+
+def _pit_gone(config, pit: str) -> bool:
+    from search.backend.opensearch.client import from_config
+    answer = from_config(config).request("POST", "/_search", {"pit": {"id": pit}, "size": 0}, ok=(404,))
+    return "error" in answer
+
+
+@pytest.mark.parametrize("q, kwargs", PAGED)
+def test_cursor_pages_are_one_big_page(os_engine, os_demo, q, kwargs):
+    """Page by page through a point in time: every match once, in the order of one big page, with the
+    big page's exact totals, facets and histograms on every page; the point in time closes at the end."""
+    big = os_engine.search(q, size=100, highlight=False, **kwargs)
+    found, pages = _walk(os_engine, q, 4, **kwargs)
+    assert found == [h["id"] for h in big["hits"]]
+    entries = big["stories"] if kwargs.get("collapse") else big["total"]["value"]
+    assert len(pages) == -(-entries // 4) and [p["page"] for p in pages] == list(range(1, len(pages) + 1))
+    for page in pages:
+        assert (page["total"], page["stories"], page["facets"], page["date_histogram"]) == \
+               (big["total"], big["stories"], big["facets"], big["date_histogram"])
+    if len(pages) > 2:  # the second page opened a point in time
+        state = _state(pages[-2]["next_cursor"])
+        assert state["pit"] and ("after" in state) != bool(kwargs.get("collapse"))  # collapse: offsets
+        assert _pit_gone(os_demo, state["pit"])  # closed after the last page
+
+
+def test_cursor_paging_past_the_result_window(cluster_url, tmp_path):
+    """search_after does not count from the top: with the index's result window cut to 40 a walk goes on
+    to the 150th hit, where a page number ends at 40.  150 equal scores: ties in the order of adding."""
+    from search.backend.opensearch.client import from_config
+    from search.engine import Engine
+    from search.index.indexer import Indexer
+    config = os_config(cluster_url, tmp_path / "ix")
+    try:
+        Indexer(config).index_articles(_articles(0, 150), origin="window")
+        index = config["opensearch"]["index"]
+        from_config(config).request("PUT", f"/{index}/_settings", {"index": {"max_result_window": 40}})
+        engine = Engine(config.index_dir, config)
+        found, pages = _walk(engine, "Ticker", 9)
+        assert found == [f"kill-{i}" for i in range(150)]
+        assert len({h["score"] for p in pages for h in p["hits"]}) == 1
+        engine.close()
+    finally:
+        drop(config)
+
+
+def test_a_cursor_keeps_its_list_across_commits(cluster_url, tmp_path):
+    """Articles added and deleted while a walk is on change nothing for it: it ends with the list it
+    started with (deleted articles shown as they were; asked for alone they are gone).  A commit between
+    a walk's first page and its second, before the point in time opens, is noted."""
+    from search.backend.opensearch.searching import MOVED
+    from search.engine import Engine
+    from search.errors import NotFound
+    from search.index.indexer import Indexer
+    config = os_config(cluster_url, tmp_path / "ix")
+    try:
+        Indexer(config).index_articles(_articles(0, 30), origin="first")
+        engine = Engine(config.index_dir, config)
+        before = [h["id"] for h in engine.search("Ticker", size=100, highlight=False)["hits"]]
+        first = engine.search("Ticker", size=7, highlight=False)
+        second = engine.search("Ticker", size=7, cursor=first["next_cursor"], highlight=False)
+        assert MOVED not in second["notes"]
+        indexer = Indexer(config)
+        indexer.index_articles(_articles(30, 10), origin="second")
+        assert indexer.delete(["kill-3", "kill-25"]) == 2
+        engine.refresh()
+        assert engine.search("Ticker")["total"]["value"] == 38
+        found = [h["id"] for h in first["hits"] + second["hits"]]
+        cursor, totals = second["next_cursor"], set()
+        while cursor:
+            page = engine.search("Ticker", size=7, cursor=cursor, highlight=False)
+            found += [h["id"] for h in page["hits"]]
+            totals.add(page["total"]["value"])
+            cursor = page["next_cursor"]
+        assert found == before and totals == {30}
+        with pytest.raises(NotFound):
+            engine.get("kill-25")
+        start = engine.search("Ticker", size=7, highlight=False)
+        Indexer(config).index_articles(_articles(40, 1), origin="third")
+        engine.refresh()
+        assert MOVED in engine.search("Ticker", size=7, cursor=start["next_cursor"], highlight=False)["notes"]
+        engine.close()
+    finally:
+        drop(config)
+
+
+def test_an_index_without_seq_is_refused_for_writing_and_still_pages(cluster_url, tmp_path, caplog):
+    """An index written before ``seq`` (mapping format 5): indexing says to rebuild it; searching goes on,
+    with a warning, ties by id and cursors by offset in a point in time."""
+    from search.backend.opensearch.client import from_config
+    from search.backend.opensearch.mapping import FORMAT
+    from search.engine import Engine
+    from search.errors import StichwortError
+    from search.index.indexer import Indexer
+    config = os_config(cluster_url, tmp_path / "ix")
+    try:
+        Indexer(config).index_articles(_articles(0, 12), origin="old")
+        client, index = from_config(config), config["opensearch"]["index"]
+        meta = next(iter(client.request("GET", f"/{index}/_mapping").values()))["mappings"]["_meta"]
+        client.request("PUT", f"/{index}/_mapping", {"_meta": {**meta, "stichwort_format": FORMAT - 1}})
+        with pytest.raises(StichwortError, match="--rebuild"):
+            Indexer(config).index_articles(_articles(12, 1), origin="new")
+        with caplog.at_level("WARNING", logger="search.backend.opensearch.searching"):
+            engine = Engine(config.index_dir, config)
+        assert "--rebuild" in caplog.text
+        found, pages = _walk(engine, "Ticker", 5)
+        assert found == sorted(found) and len(set(found)) == 12  # ties by id
+        assert "after" not in _state(pages[1]["next_cursor"])
+        engine.close()
+    finally:
+        drop(config)
+
+
+def test_expired_or_altered_cursor_is_a_400(client, os_demo):  # noqa: F811 - the fixture imported above
+    from urllib.parse import urlencode
+
+    from test_api import assert_error, get_json
+
+    from search.backend.opensearch.client import from_config
+    first = get_json(client, "/api/search?size=5")
+    second = get_json(client, "/api/search?" + urlencode({"size": 5, "cursor": first["next_cursor"]}))
+    cursor = second["next_cursor"]
+    flipped = cursor[:20] + ("A" if cursor[20] != "A" else "B") + cursor[21:]
+    assert_error(client, "/api/search?" + urlencode({"size": 5, "cursor": flipped}), 400, param="cursor")
+    from_config(os_demo).request("DELETE", "/_search/point_in_time", {"pit_id": [_state(cursor)["pit"]]})
+    body = assert_error(client, "/api/search?" + urlencode({"size": 5, "cursor": cursor}), 400, param="cursor")
+    assert "expired" in body["error"]["reason"]
+    assert get_json(client, "/api/search?size=5")["hits"] == first["hits"]  # starting again works
 
 
 # -- writing --------------------------------------------------------------------------------------------------
@@ -390,6 +546,8 @@ def test_ids_past_opensearch_limits_round_trip(cluster_url, tmp_path):
     ({"backend": "elastic"}, "backend"), ({"opensearch": {"url": "localhost:9200"}}, "opensearch.url"),
     ({"opensearch": {"index": "Stichwort"}}, "opensearch.index"), ({"opensearch": {"shards": 0}}, "opensearch.shards"),
     ({"opensearch": {"verify_tls": "no"}}, "opensearch.verify_tls"),
+    ({"opensearch": {"keep_alive": "10 minutes"}}, "opensearch.keep_alive"),
+    ({"opensearch": {"keep_alive": "2d"}}, "opensearch.keep_alive"),
 ])
 def test_backend_config_errors_name_the_key(tmp_path, override, key):
     import yaml

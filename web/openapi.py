@@ -76,8 +76,10 @@ OPENAPI: dict[str, Any] = {
                     {"name": "size", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                "maximum": contract.MAX_SIZE,
                                                                "default": contract.DEFAULT_SIZE}},
-                    {"name": "cursor", "in": "query", "description": "next_cursor of a previous response",
-                     "schema": {"type": "string"}},
+                    {"name": "cursor", "in": "query",
+                     "description": "next_cursor of a previous response; one that expired (the OpenSearch "
+                                    "backend's point in time, opensearch.keep_alive after its page) is a 400",
+                     "schema": {"type": "string", "maxLength": contract.MAX_CURSOR_LENGTH}},
                     {"name": "sort", "in": "query",
                      "schema": {"type": "string", "enum": list(contract.SORTS), "default": "relevance"}},
                     _facet_param("location", "place"),

@@ -13,14 +13,13 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from search.contract import DEFAULT_SIZE, FACETS, MAX_PAGE, MAX_SIZE, SORTS
+from search.contract import DEFAULT_SIZE, FACETS, MAX_CURSOR_LENGTH, MAX_PAGE, MAX_SIZE, SORTS
 from search.errors import BadRequest
 
 __all__ = ["FACETS", "MAX_PAGE", "MAX_SIZE", "SORTS", "SearchParams", "parse_search"]
 
 MAX_FILTER_VALUES = 50
 MAX_FILTER_LENGTH = 200
-MAX_CURSOR_LENGTH = 2_000
 MAX_LANG_LENGTH = 16
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -54,6 +54,9 @@ class SearchRequest:
     histogram: bool = True
     recency: Recency | None = None
     budget: Budget = field(default_factory=Budget)
+    #: paging by cursor: the state its backend put in the cursor (``Matches.cursor`` of the page before);
+    #: None when paging by page number or by a cursor without state (an offset; the Whoosh backend's kind)
+    cursor: dict[str, Any] | None = None
 
 
 @dataclass
@@ -69,6 +72,9 @@ class Matches:
     story_sizes: dict[Any, int]  # per page document: matching articles of its story (with collapse)
     expanded: dict[tuple[str, str], list[str]]
     notes: list[str]
+    #: what the next page's cursor carries for the backend (JSON values, signed; ``search.query.cursor``),
+    #: e.g. OpenSearch's point in time and the sort values of the page's last hit; None: an offset is enough
+    cursor: dict[str, Any] | None = None
 
 
 #: facet -> (column holding its display values, multi-valued)

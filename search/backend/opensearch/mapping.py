@@ -19,6 +19,11 @@ text fields of the configured languages hold a placeholder token (``document``).
 What remains: a compound part weighs 1/3 of a word here (``WHOLE_REPEAT``),
 0.3 in Whoosh, and Lucene quantises lengths in other steps.
 
+Each document holds ``seq``, the order it was added in (the writer counts on from
+the index's largest): equal scores and dates are ordered by it, as Whoosh
+orders them by document number, and it makes every sort total, which paging
+with ``search_after`` needs.
+
 The display record is stored once (``doc``, not indexed); keyword fields hold
 the lower-cased filter values and the display values the facets count.  The
 pre-analysed texts are left out of ``_source``: they are big and only needed
@@ -39,7 +44,7 @@ JOIN = "\u0001"  # joins the terms of one position into one token (never part of
 FILLER = "\u0002"  # a token never searched: lengths count a part as Whoosh does
 TEXT_PREFIX = "t."
 #: Bumped when the documents this module writes change: an index written otherwise must be rebuilt.
-FORMAT = 5
+FORMAT = 6  # 6: documents hold seq
 #: Whoosh weighs a compound part ``analysis.PART_BOOST`` (0.3) of a word in the word's field; Lucene's term
 #: frequencies are whole numbers, so a word's term (and hyphen pieces) is indexed this many times at its
 #: position and a part once (weight 1/3), and the text fields' BM25 takes ``k1`` times this (``TEXT_K1``):
@@ -105,7 +110,7 @@ def index_body(shards: int, replicas: int) -> dict[str, Any]:
             "properties": {
                 "id": keyword, "src": keyword, "story": keyword, "language": keyword,
                 "location": keyword, "location_col": keyword, "category": keyword, "category_col": keyword,
-                "source_col": keyword, "month": keyword, "day": keyword,
+                "source_col": keyword, "month": keyword, "day": keyword, "seq": {"type": "long"},
                 "date": {"type": "date", "format": "strict_date_optional_time"},
                 "words": {"type": "keyword", "index": True},  # distinct surface words: suggestions
                 "doc": {"type": "object", "enabled": False},
@@ -150,10 +155,10 @@ def surface_text(value: str) -> tuple[str, list[str]]:
     return " ".join(" ".join([w] * min(int(counts[w]), 1000)) for w in words), words
 
 
-def document(record: Record, languages: Iterable[str] = ()) -> dict[str, Any]:
-    """The OpenSearch document of one record (``search.backend.base.Record``).  The text fields of
-    ``languages`` it has no text for get a placeholder token (``JOIN``): Whoosh averages a field's
-    length over all documents, Lucene over those that have the field, and a placeholder makes that
+def document(record: Record, languages: Iterable[str] = (), seq: int = 0) -> dict[str, Any]:
+    """The OpenSearch document of one record (``search.backend.base.Record``), the ``seq``-th added.  The
+    text fields of ``languages`` it has no text for get a placeholder token (``JOIN``): Whoosh averages a
+    field's length over all documents, Lucene over those that have the field, and a placeholder makes that
     every document (idf is made Whoosh's apart from this, see ``dsl.idf_factors``)."""
     doc, lang, date = record["display"], record["language"], record["date"]
     chain = analysis.analyzer_for(lang)
@@ -173,7 +178,7 @@ def document(record: Record, languages: Iterable[str] = ()) -> dict[str, Any]:
     if sources:
         text["source"] = " ".join(s.lower() for s in sources if s)
     out: dict[str, Any] = {
-        "id": record["id"], "src": record["src"], "story": record["story"], "language": doc["language"],
+        "id": record["id"], "src": record["src"], "story": record["story"], "language": doc["language"], "seq": seq,
         "doc": doc, "t": text, "words": words[:20_000],
         "location_col": location or None, "source_col": [s for s in sources if s],
         "category_col": category or None,

@@ -9,9 +9,21 @@ from inner hits.  Documents are referred to by their Stichwort id.  The
 writer bumps the index's ``_meta.generation`` at each commit; ``refresh``
 polls it and hands out a new view.  A cluster that does not answer raises
 ``search.errors.Unavailable`` (a 503 for readers).
+
+Paging by cursor pins the list: the first request with a cursor opens a point
+in time (kept alive ``opensearch.keep_alive`` past each page, closed after the
+last), and every later page is searched in it, with ``search_after`` the sort
+values of the page before (ties ordered by ``seq``), so a walk through
+thousands of results sees one state of the index at any depth, commits or
+not.  Term statistics for scoring are counted in the point in time too once
+the index moved on.  Collapse by story cannot go with ``search_after``
+(OpenSearch refuses it), nor can the recency boost, which re-orders the best
+matches: those page by offset, in the point in time all the same.  A point in
+time that expired or was lost with a node is a 400 for the cursor.
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -26,7 +38,7 @@ from search import analysis
 from search.analysis import FusedChain
 from search.backend.opensearch.client import Client, RequestError, from_config, ndjson, path
 from search.backend.opensearch.dsl import date_range, idf_factors, scored_terms, to_dsl
-from search.backend.opensearch.mapping import os_field, os_id, text_fields
+from search.backend.opensearch.mapping import FORMAT, os_field, os_id, text_fields
 from search.backend.opensearch.writer import surface_words
 from search.backend.searching import StoredArticle
 from search.contract import HistogramBucket
@@ -49,6 +61,9 @@ MAX_STORY_MEMBERS = 10_000
 CACHE = 20_000
 _HIDDEN = ["doc.signature", "doc.lead"]
 RELEARN_SECONDS = 600  # the whole vocabulary is read again at most this often (seconds at a million articles)
+CURSOR_EXPIRED = "the cursor expired; start again without it"
+#: a note when a commit came between a walk's first page and its second, where the point in time opens
+MOVED = "the archive changed since the first page: this page may repeat or miss an article"
 
 
 class OpenSearchSearcher:
@@ -57,7 +72,9 @@ class OpenSearchSearcher:
     def __init__(self, config: Any):
         self.client = from_config(config)
         self.index = config["opensearch"]["index"]
+        self.keep_alive = config["opensearch"]["keep_alive"]
         self._lock = threading.Lock()
+        self._warned = False
         self._learned_at = -float("inf")
         self._view = self._open()
 
@@ -66,8 +83,13 @@ class OpenSearchSearcher:
             meta = self._meta()
         except Unavailable:
             _log.warning("OpenSearch does not answer: searching fails with 503 until it does")
-            return OpenSearchView(self.client, self.index, -1, {}, reachable=False)
-        view = OpenSearchView(self.client, self.index, int(meta.get("generation", 0)), meta)
+            return OpenSearchView(self.client, self.index, -1, {}, self.keep_alive, reachable=False)
+        view = OpenSearchView(self.client, self.index, int(meta.get("generation", 0)), meta, self.keep_alive)
+        if not view.ordered and not self._warned:
+            _log.warning("the OpenSearch index %s was written by an older Stichwort (format %s): equal scores are "
+                         "ordered by id and cursors page by offset until: stichwort index --rebuild PATH...",
+                         self.index, meta.get("stichwort_format"))
+            self._warned = True
         if time.monotonic() - self._learned_at > RELEARN_SECONDS:  # the part bonus splits with the index's words
             analysis.learn_words(surface_words(self.client, self.index))
             self._learned_at = time.monotonic()
@@ -111,10 +133,13 @@ class OpenSearchSearcher:
 class OpenSearchView:
     """One generation of the index (see ``search.backend.searching.View``); refs are document ids."""
 
-    def __init__(self, client: Client, index: str, generation: int, meta: dict[str, Any], reachable: bool = True):
+    def __init__(self, client: Client, index: str, generation: int, meta: dict[str, Any], keep_alive: str,
+                 reachable: bool = True):
         self.client, self.index, self.generation, self.reachable = client, index, generation, reachable
-        self.meta = meta
+        self.meta, self.keep_alive = meta, keep_alive
+        self.ordered = meta.get("stichwort_format") == FORMAT  # documents hold seq (else ties by id)
         self._records: OrderedDict[str, StoredArticle] = OrderedDict()
+        self._gone: OrderedDict[str, StoredArticle] = OrderedDict()  # shown from an older point in time
         self._signatures: OrderedDict[str, dict[str, float]] = OrderedDict()
         self._frequencies: dict[tuple[str, str], int] = {}
         self._field_docs: dict[str, int] = {}
@@ -130,16 +155,47 @@ class OpenSearchView:
     def _post(self, endpoint: str, body: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, Any]:
         return self.client.request("POST", path(self.index, endpoint), body, params=params)
 
-    def _search(self, body: dict[str, Any], dfs: bool = True) -> dict[str, Any]:
-        """A search over every shard: a partial answer (a shard copy failing while a node leaves) is asked
-        again, and refused when it stays partial, since counts must be exact."""
+    def _search(self, body: dict[str, Any], dfs: bool = True, pit: str | None = None) -> dict[str, Any]:
+        """A search over every shard, or over a point in time: a partial answer (a shard copy failing
+        while a node leaves) is asked again, and refused when it stays partial, since counts must be exact.
+        A point in time that is gone (expired, closed, lost with its node) is a 400 for the cursor."""
         params = {"search_type": "dfs_query_then_fetch"} if dfs else None
+        if pit is not None:
+            body = {**body, "pit": {"id": pit, "keep_alive": self.keep_alive}}
         for attempt in range(3):
-            answer = self._post("_search", body, params)
-            if not answer.get("_shards", {}).get("failed"):
+            try:
+                answer = (self.client.request("POST", "/_search", body, params=params) if pit is not None
+                          else self._post("_search", body, params))
+            except RequestError as exc:
+                if pit is not None and (exc.status == 404 or _context_missing(exc.body)):
+                    raise BadRequest(CURSOR_EXPIRED, "cursor") from None
+                raise
+            shards = answer.get("_shards", {})
+            if not shards.get("failed"):
                 return answer
+            if pit is not None and _context_missing(shards.get("failures")):
+                raise BadRequest(CURSOR_EXPIRED, "cursor")
             time.sleep(0.3 * (attempt + 1))
         raise Unavailable("part of the search cluster does not answer; try again shortly", retry_after=5)
+
+    def _open_pit(self) -> str | None:
+        """A point in time of the index for a walk by cursor; None (paging by offset) when the cluster
+        refuses one (too many open: ``search.max_open_pit_context``)."""
+        try:
+            return self.client.request("POST", path(self.index, "_search", "point_in_time"),
+                                       params={"keep_alive": self.keep_alive}, retry=False)["pit_id"]
+        except (RequestError, Unavailable) as exc:
+            _log.warning("OpenSearch opened no point in time (%s): this cursor pages by offset", exc)
+            return None
+
+    def release(self, state: dict[str, Any] | None) -> None:
+        """Close the point in time of a cursor's state (its walk ended, or it is not handed out)."""
+        pit = (state or {}).get("pit")
+        if pit:
+            try:
+                self.client.request("DELETE", "/_search/point_in_time", {"pit_id": [pit]}, ok=(404,), retry=False)
+            except StichwortError as exc:  # it closes itself after keep_alive
+                _log.info("could not close a point in time: %s", exc)
 
     def _msearch(self, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not bodies:
@@ -154,20 +210,39 @@ class OpenSearchView:
         return answers
 
     # -- searching ------------------------------------------------------------------------------------------
-    def factors(self, plan: P.Node) -> dict[tuple[str, str], float]:
-        """Per scored term of ``plan``: the boost factor that makes its idf Whoosh's (``dsl.idf_factors``)."""
+    def factors(self, plan: P.Node, pit: str | None = None) -> dict[tuple[str, str], float]:
+        """Per scored term of ``plan``: the boost factor that makes its idf Whoosh's (``dsl.idf_factors``),
+        from this generation's counts, or from those of an older point in time ``pit``."""
         pairs = scored_terms(plan)
         if not pairs:
             return {}
         by_field: dict[str, list[str]] = defaultdict(list)
         for field, term in pairs:
             by_field[field].append(term)
-        self.prefetch_frequencies_many(by_field)
-        return idf_factors({p: self._frequencies.get(p, 0) for p in pairs},
-                           {f: self._field_docs.get(f, 0) for f in by_field}, self.n)
+        if pit is None:
+            self.prefetch_frequencies_many(by_field)
+            frequencies, field_docs, n = self._frequencies, self._field_docs, self.n
+        else:
+            frequencies, field_docs, n = self._count_terms(sorted(set(pairs)), list(by_field), pit)
+        return idf_factors({p: frequencies.get(p, 0) for p in pairs},
+                           {f: field_docs.get(f, 0) for f in by_field}, n)
 
     def search(self, request: SearchRequest) -> Matches:
-        query = to_dsl(request.plan, self.factors(request.plan))
+        paging = request.cursor  # None: by page number (or a cursor without state); a dict: by cursor
+        pit: str | None = None
+        generation = self.generation  # of the point in time: its term statistics, its records
+        opened = False
+        if paging is not None:
+            pit = paging.get("pit")
+            if pit:
+                generation = int(paging.get("g", generation))
+            else:  # the walk's second page: pin the list from here on
+                pit = self._open_pit()
+                opened = pit is not None
+                if opened and paging.get("g", generation) != generation:
+                    request.budget.note(MOVED)
+        older = pit is not None and generation != self.generation
+        query = to_dsl(request.plan, self.factors(request.plan, pit if older else None))
         if request.dates is not None:
             query = {"bool": {"must": [query], "filter": [date_range(request.dates)]}}
         selections = {f: _selection(f, values) for f, values in request.filters.items() if values}
@@ -190,25 +265,33 @@ class OpenSearchView:
             aggs["matched"] = {"filter": {"bool": {"filter": list(selections.values())}}, "aggs": matched}
         body["aggs"] = aggs
         rerank = request.recency is not None and request.sort == "relevance"
-        if request.sort == "relevance":  # ties in index order, as the Whoosh backend (ids, for lack of one)
-            body["sort"] = ["_score", {"id": "asc"}]
-        else:
-            body["sort"] = [{"date": {"order": "desc" if request.sort == "newest" else "asc", "missing": "_last"}},
-                            {"id": {"order": "desc" if request.sort == "newest" else "asc"}}]
+        body["sort"] = self._sort(request.sort)
         if request.collapse:
             body["collapse"] = {"field": "story", "inner_hits": {"name": "story", "size": 0}}
-        body["from"], body["size"] = (0, max(want, RERANK_DEPTH)) if rerank else (request.offset, request.size)
+        # after the sort values of the page before where OpenSearch can; collapse and the recency boost by offset
+        by_after = pit is not None and self.ordered and not request.collapse and not rerank
+        after = paging.get("after") if by_after and paging is not None and paging.get("pit") else None
+        if after is not None:
+            body["search_after"], body["size"] = after, request.size
+        else:
+            body["from"], body["size"] = (0, max(want, RERANK_DEPTH)) if rerank else (request.offset, request.size)
         if want <= 0:
             body["size"] = 0
         try:
-            answer = self._search(body)
-        except RequestError as exc:
-            if exc.status == 400 and "too_many" in exc.reason:
+            answer = self._search(body, pit=pit)
+        except Exception as exc:
+            if opened:  # no cursor will name it
+                self.release({"pit": pit})
+            if isinstance(exc, RequestError) and exc.status == 400 and "too_many" in exc.reason:
                 raise BadRequest("the query is too long for the search cluster; use fewer words or wildcards",
                                  "q") from None
             raise
+        pit = answer.get("pit_id", pit)  # a point in time's id may change from one search to the next
         hits = answer["hits"]["hits"]
-        self._remember(hits)
+        if older:
+            self._remember_current(hits)
+        else:
+            self._remember(hits)
         page = [(h["_id"], float(h.get("_score") or 0.0) if request.sort == "relevance" else 0.0) for h in hits]
         if rerank:
             page = _reranked(page, hits, request)[request.offset:want]
@@ -232,8 +315,25 @@ class OpenSearchView:
             years = [HistogramBucket(key=k, count=per_year[k]) for k in sorted(per_year) if k]
         total = answer["hits"]["total"]["value"]
         stories = int(ans_aggs["matched"]["stories"]["value"]) if request.collapse and total else 0
+        state: dict[str, Any] | None = {"g": self.generation}  # where a walk starts: its next page pins the list
+        if pit is not None:
+            state = {"pit": pit, "g": generation}
+            if by_after and hits:
+                state["after"] = hits[-1]["sort"]
+            if want >= (stories if request.collapse else total):  # the walk's last page
+                self.release(state)
+                state = None
         return Matches(total=total, page=page, facets=facets, months=months, years=years, stories=stories,
-                       story_sizes=sizes, expanded={}, notes=request.budget.notes)
+                       story_sizes=sizes, expanded={}, notes=request.budget.notes, cursor=state)
+
+    def _sort(self, sort: str) -> list[Any]:
+        """The sort of a result list, total (``search_after`` needs one): ties in the order of adding (``seq``),
+        as the Whoosh backend orders them by document number; by id in an index without ``seq``."""
+        tie = "seq" if self.ordered else "id"
+        if sort == "relevance":
+            return ["_score", {tie: "asc"}]
+        order = "desc" if sort == "newest" else "asc"
+        return [{"date": {"order": order, "missing": "_last"}}, {tie: {"order": order}}]
 
     # -- stored documents -----------------------------------------------------------------------------------
     def _remember(self, hits: list[dict[str, Any]]) -> None:
@@ -246,8 +346,26 @@ class OpenSearchView:
             while len(self._records) > CACHE:
                 self._records.popitem(last=False)
 
+    def _remember_current(self, hits: list[dict[str, Any]]) -> None:
+        """Hits of a point in time older than this view: remembered as they are now, those deleted since as
+        the point in time has them, apart (``record`` shows them, ``docnum`` does not find them)."""
+        if not hits:
+            return
+        answer = self._post("_mget", {"ids": [h["_id"] for h in hits]},
+                            params={"_source_excludes": ",".join(_HIDDEN)})
+        live = [d for d in answer["docs"] if d.get("found")]
+        self._remember(live)
+        found = {d["_id"] for d in live}
+        with self._lock:
+            for h in hits:
+                src = h.get("_source")
+                if h["_id"] not in found and src and "doc" in src:
+                    self._gone[h["_id"]] = _article(h["_id"], src)
+            while len(self._gone) > CACHE:
+                self._gone.popitem(last=False)
+
     def record(self, ref: str) -> StoredArticle:
-        found = self._records.get(ref)
+        found = self._records.get(ref) or self._gone.get(ref)
         if found is None:
             answer = self.client.request("GET", path(self.index, "_doc", ref),
                                          params={"_source_excludes": ",".join(_HIDDEN)}, ok=(404,))
@@ -411,28 +529,40 @@ class OpenSearchView:
         self.prefetch_frequencies_many({field: terms})
 
     def prefetch_frequencies_many(self, wanted: dict[str, list[str]]) -> None:
-        """Document frequencies of many terms, and the documents having each field, in one request per 500
-        (a filters aggregation)."""
+        """Document frequencies of many terms, and the documents having each field (``_count_terms``)."""
         missing = [(f, t) for f, terms in wanted.items() for t in dict.fromkeys(terms)
                    if (f, t) not in self._frequencies]
         fields = [f for f in wanted if f not in self._field_docs]
         if not missing and not fields:
             return
-        for i in range(0, max(len(missing), 1), 500):
-            chunk = missing[i:i + 500]
+        frequencies, field_docs, _ = self._count_terms(missing, fields)
+        with self._lock:
+            if len(self._frequencies) > 500_000:
+                self._frequencies.clear()
+            self._frequencies.update(frequencies)
+            self._field_docs.update(field_docs)
+
+    def _count_terms(self, pairs: list[tuple[str, str]], fields: list[str],
+                     pit: str | None = None) -> tuple[dict[tuple[str, str], int], dict[str, int], int]:
+        """Documents per (field, term), per field (those having it) and in all, in the index or in the point
+        in time ``pit``: one request per 500 terms (a filters aggregation)."""
+        frequencies: dict[tuple[str, str], int] = {}
+        field_docs: dict[str, int] = {}
+        total = 0
+        for i in range(0, max(len(pairs), 1), 500):
+            chunk = pairs[i:i + 500]
             filters = {str(k): {"term": {os_field(f): t}} for k, (f, t) in enumerate(chunk)}
             if i == 0:
                 filters.update({"field:" + f: {"exists": {"field": os_field(f)}} for f in fields})
-            answer = self._search({"size": 0, "aggs": {"df": {"filters": {"filters": filters}}}}, dfs=False)
+            answer = self._search({"size": 0, "track_total_hits": pit is not None,
+                                   "aggs": {"df": {"filters": {"filters": filters}}}}, dfs=False, pit=pit)
             buckets = answer["aggregations"]["df"]["buckets"]
-            with self._lock:
-                if len(self._frequencies) > 500_000:
-                    self._frequencies.clear()
-                for k, pair in enumerate(chunk):
-                    self._frequencies[pair] = buckets[str(k)]["doc_count"]
-                if i == 0:
-                    for f in fields:
-                        self._field_docs[f] = buckets["field:" + f]["doc_count"]
+            for k, pair in enumerate(chunk):
+                frequencies[pair] = buckets[str(k)]["doc_count"]
+            if i == 0:
+                field_docs = {f: buckets["field:" + f]["doc_count"] for f in fields}
+                total = answer["hits"].get("total", {}).get("value", 0)  # counted in a point in time only
+        return frequencies, field_docs, total
 
     def _words(self, include: str, limit: int) -> list[tuple[str, int]]:
         """Surface words matching the Lucene regular expression ``include``, most frequent first."""
@@ -463,6 +593,11 @@ class OpenSearchView:
 
     def terms_within(self, field: str, text: str, maxdist: int, prefix: int = 0) -> list[str]:
         return [w for w, _ in self._within(text, maxdist, prefix)] if field == "exact" else []
+
+
+def _context_missing(errors: Any) -> bool:
+    """Whether OpenSearch's error (or shard failures) says a point in time's search context is gone."""
+    return "search_context_missing" in json.dumps(errors or "")
 
 
 def _selection(facet: str, values: list[str]) -> dict[str, Any]:

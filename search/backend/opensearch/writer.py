@@ -4,8 +4,9 @@
 created only if absent, so two runs on any machines never write at once),
 creates the index if missing (or anew for a rebuild) and refuses one written
 by an older Stichwort.  Questions about the index *as the run found it* are
-answered through a point in time opened at the start.  ``begin`` sends a
-batch's deletions and documents in bulk requests from a thread while the
+answered through a point in time opened at the start.  ``begin`` numbers a
+batch's documents on from the index's largest ``seq`` (their order of adding:
+``mapping``) and sends the batch's deletions and documents in bulk requests from a thread while the
 indexer prepares the next; items the cluster pushes back (429, a shard
 relocating after a node left) are sent again with backoff; ``commit`` waits
 for that, refreshes the index (readers see whole batches) and bumps the
@@ -128,6 +129,7 @@ class OpenSearchWriter:
     def __init__(self, client: Client, index: str, languages: list[str] | None = None):
         self.client, self.index, self.languages = client, index, list(languages or [])
         self._before = client.request("GET", path(index, "_count"))["count"]
+        self._seq = next_seq(client, index) if self._before else 0
         self._pit: str | None = None
         if self._before:
             self._pit = client.request("POST", path(index, "_search", "point_in_time"),
@@ -241,10 +243,11 @@ class OpenSearchWriter:
         if self._thread is not None:
             raise RuntimeError("begin() before the previous batch was committed")
         outcome: list[BaseException | None] = [None]
+        seq, self._seq = self._seq, self._seq + len(batch.records)
 
         def send() -> None:
             try:
-                bulk(self.client, self.index, batch.records, batch.delete_ids, self.languages)
+                bulk(self.client, self.index, batch.records, batch.delete_ids, self.languages, seq)
             except BaseException as exc:  # handed to commit()
                 outcome[0] = exc
 
@@ -304,16 +307,26 @@ def bump_generation(client: Client, index: str) -> int:
     return generation
 
 
+def next_seq(client: Client, index: str) -> int:
+    """The ``seq`` of the next document added: one past the largest in the index (one run writes at once)."""
+    answer = client.request("POST", path(index, "_search"), {"size": 0, "track_total_hits": False,
+                                                             "aggs": {"seq": {"max": {"field": "seq"}}}})
+    largest = answer["aggregations"]["seq"]["value"]
+    return int(largest) + 1 if largest is not None else 0
+
+
 def bulk(client: Client, index: str, records: list[Record], delete_ids: list[str],
-         languages: list[str] | None = None) -> int:
-    """Delete ``delete_ids``, then index ``records``, in bulk requests; items pushed back are sent again
-    with backoff.  Returns how many documents were deleted.  Raises when an item fails for good."""
+         languages: list[str] | None = None, seq: int = 0) -> int:
+    """Delete ``delete_ids``, then index ``records`` (numbered in order from ``seq``: ``mapping.document``),
+    in bulk requests; items pushed back are sent again with backoff.  Returns how many documents were
+    deleted.  Raises when an item fails for good."""
     deleted = 0
     pending: list[tuple[dict, dict | None]] = [({"delete": {"_index": index, "_id": os_id(i)}}, None)
                                                    for i in delete_ids]
     for chunk in _chunks(pending):
         deleted += _send(client, chunk)
-    pending = [({"index": {"_index": index, "_id": os_id(r["id"])}}, document(r, languages or ())) for r in records]
+    pending = [({"index": {"_index": index, "_id": os_id(r["id"])}}, document(r, languages or (), seq + k))
+               for k, r in enumerate(records)]
     for chunk in _chunks(pending):
         _send(client, chunk)
     return deleted
