@@ -104,3 +104,17 @@ def test_files_of_merged_segments_are_removed(index_dir):
     assert len(after) < len(before) and before - after
     assert sorted(p.name for p in (index_dir / vocabulary.DERIVED).iterdir()) == \
         sorted(f"{segid}.{SURFACE_FIELD}.vocab.npz" for segid in after)
+
+
+def test_check_full_finds_a_derived_file_that_lies(index_dir):
+    from search.backend.whoosh.check import inspect_index
+    assert inspect_index(index_dir, sample_terms=None).ok
+    segid, leaf = _segments(index_dir)[0]
+    path = index_dir / vocabulary.DERIVED / f"{segid}.{SURFACE_FIELD}.vocab.npz"
+    with np.load(path) as saved:
+        blob, df = saved["blob"], saved["df"].copy()
+    df[0] += 1
+    with open(path, "wb") as f:
+        np.savez(f, format=np.int32(vocabulary.FORMAT), blob=blob, df=df)
+    report = inspect_index(index_dir, sample_terms=None)
+    assert not report.ok and any(segid in p and "derived vocabulary" in p for p in report.problems)
