@@ -14,12 +14,15 @@ import math
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from search.config import Config, load_config
 from search.ingest.article import Article
 from search.ingest.fields import parse_date
+
+EVAL_THREADS = 4
 
 
 def load_jsonl(path: str | Path) -> Iterator[dict]:
@@ -97,11 +100,15 @@ def evaluate(corpora: list[str], query_files: list[str], config: Config | None =
         scratch = scratch_config(config, Path(tmp))
         engine = Engine(tmp, scratch)
         per_lang: dict[str, list] = defaultdict(list)
-        for path in query_files:
-            for q in load_jsonl(path):
-                result = engine.search(q["query"], size=10, highlight=False)
-                ranked = [h["id"] for h in result["hits"]]
-                per_lang[q.get("language") or "?"].append(metrics(ranked, set(map(str, q["relevant"]))))
+        queries = [q for path in query_files for q in load_jsonl(path)]
+
+        def ranked(q: dict) -> list[str]:
+            return [h["id"] for h in engine.search(q["query"], size=10, highlight=False)["hits"]]
+
+        # searches run concurrently (a cluster answers several at once); the answers do not depend on it
+        with ThreadPoolExecutor(EVAL_THREADS) as pool:
+            for q, ids in zip(queries, pool.map(ranked, queries)):
+                per_lang[q.get("language") or "?"].append(metrics(ids, set(map(str, q["relevant"]))))
         engine.close()
         drop_scratch(scratch)
     everything = [row for rows in per_lang.values() for row in rows]

@@ -15,9 +15,10 @@ from collections import Counter
 import numpy as np
 import pytest
 from whoosh import query as Q
-from whoosh.scoring import BM25F
+from whoosh.scoring import BM25F, BM25FScorer, bm25
 from whoosh.util.numeric import byte_to_length
 
+from search.backend import norms
 from search.backend.whoosh import columns
 from search.backend.whoosh.postings import read_postings
 from search.backend.whoosh.schema import unpack_doc
@@ -25,6 +26,33 @@ from search.query import plan as P
 from search.query.parse import parse
 from search.results.match import Evaluator
 from search.results.rank import by_relevance
+
+
+class SharedLengthBM25F(BM25F):
+    """Whoosh's BM25F over the field length both backends score (``search.backend.norms``): Whoosh's stored
+    length, scaled and encoded as Lucene encodes it, over the average Lucene takes for the padded fields;
+    the lengths read document by document from Whoosh's searcher."""
+
+    def scorer(self, searcher, fieldname, text, qf=1):
+        if not searcher.schema[fieldname].scorable:
+            return super().scorer(searcher, fieldname, text, qf)
+        return _SharedLengthScorer(searcher, fieldname, text, self.B, self.K1, qf=qf)
+
+
+class _SharedLengthScorer(BM25FScorer):
+    def __init__(self, searcher, fieldname, text, B, K1, qf=1):
+        super().__init__(searcher, fieldname, text, B, K1, qf)
+        parent = searcher.get_parent()
+        lengths = [parent.doc_field_length(d, fieldname, 0) or 0 for d in range(parent.doc_count_all())]
+        self.scale = norms.scale(fieldname)
+        self.avgfl = (self.scale * sum(lengths) + lengths.count(0)) / (self.scale * len(lengths))
+
+    def _score(self, weight, length):
+        if not hasattr(self, "scale"):  # Whoosh's setup() asks for a block bound before __init__ is done
+            return super()._score(weight, length)
+        return bm25(self.idf, weight, norms.lucene(self.scale * int(length)) / self.scale, self.avgfl, self.B,
+                    self.K1)
+
 
 QUERIES = ["Ukraine", "Bahn", "Hochwasser Köln Pegel", "die Bahn streikt", "Zinsen OR Inflation", "Sicherheitsgarantie",
            "England interest rate", '"Sicherheit Garantie"', "+Bahn -Köln", "Bahn UND streikt", "Ukraine-Krieg",
@@ -148,7 +176,7 @@ def test_matches_and_scores_are_whooshs(any_engine, q):
     snap = any_engine.backend.snapshot()
     plan = _compile(any_engine, q)
     ours = Evaluator(snap, defer=False).run(plan)
-    searcher = snap.ix.searcher(weighting=BM25F(B=0.5, K1=1.2))
+    searcher = snap.ix.searcher(weighting=SharedLengthBM25F(B=0.5, K1=1.2))
     try:
         if isinstance(plan, P.Exclude):  # Whoosh's AndNot keeps a first document both sides share: subtract here
             theirs = {d: s for s, d in searcher.search(_whoosh(plan.base), limit=None, optimize=False).top_n}
@@ -169,7 +197,7 @@ def test_nearness_matches_whooshs_sloppy_phrase(any_engine):
     """Two words in order within ``slop`` positions: the documents and scores of Whoosh's ``Phrase(slop=n)``,
     including leaving out documents that have both words too far apart or the other way round."""
     snap = any_engine.backend.snapshot()
-    searcher = snap.ix.searcher(weighting=BM25F(B=0.5, K1=1.2))
+    searcher = snap.ix.searcher(weighting=SharedLengthBM25F(B=0.5, K1=1.2))
     some_far = some_near = False
     try:
         for a, b in [("ukrain", "krieg"), ("krieg", "ukrain"), ("bahn", "streik"), ("koln", "pegel"),
@@ -270,3 +298,16 @@ def test_threads_get_the_answers_of_a_serial_run(wordy_engine):
     for t in threads:
         t.join()
     assert [answers[i] for i in range(len(queries))] == serial
+
+
+def test_the_shared_length_is_lucenes_one_byte_norm():
+    """Lucene's ``SmallFloat.intToByte4`` / ``byte4ToInt`` round trip: exact below 40 (24 free values, then four
+    bits), otherwise rounded down to four significant bits of the length above 24 (one byte: at most 256
+    lengths), and the same again."""
+    decoded = [norms.lucene(n) for n in range(200_000)]
+    assert decoded[:40] == list(range(40))
+    assert all(d <= n for n, d in enumerate(decoded)) and decoded == sorted(decoded)
+    assert len(set(decoded)) <= 256
+    assert all(norms.lucene(d) == d for d in set(decoded))
+    assert all((n - d) / (n - 24) < 1 / 8 for n, d in enumerate(decoded) if n > 24)
+    assert [norms.lucene(n) for n in (24, 31, 32, 33, 40, 41, 100, 1500)] == [24, 31, 32, 33, 40, 40, 96, 1432]

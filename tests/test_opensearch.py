@@ -152,21 +152,24 @@ def test_parity_totals_facets_histograms(whoosh_engine, os_engine):
 
 
 def test_parity_top10(whoosh_engine, os_engine):
-    """Same top-10 sets for >= 90 % of the queries, the same order for >= 80 % (31 of 36 measured).  The
-    orders that differ are near-ties (scores within a few per cent): Lucene quantises field lengths in
-    other steps than Whoosh, and a compound part weighs 1/3 of a word instead of 0.3."""
-    same_order = same_set = 0
-    report = {}
+    """The same top-10 ids in the same order for >= 90 % of the queries (both backends score the same
+    lengths, ``search.backend.norms``; what remains are float32 against float64 near-ties and fuzzy words
+    that expand differently), and every score within a millionth of Whoosh's (as rounded in a hit)."""
+    same_order = 0
+    report, off = {}, []
     for q in QUERIES:
-        a = [h["id"] for h in whoosh_engine.search(q, size=10, highlight=False)["hits"]]
-        b = [h["id"] for h in os_engine.search(q, size=10, highlight=False)["hits"]]
-        same_order += a == b
-        same_set += set(a) == set(b)
-        if a != b:
-            report[q] = (a, b)
-    print(f"\ntop-10 parity: same order {same_order}/{len(QUERIES)}, same ids {same_set}/{len(QUERIES)}")
-    assert same_set >= 0.9 * len(QUERIES), json.dumps(report, ensure_ascii=False, indent=1)[:4000]
-    assert same_order >= 0.8 * len(QUERIES), json.dumps(report, ensure_ascii=False, indent=1)[:4000]
+        a = whoosh_engine.search(q, size=10, highlight=False)["hits"]
+        b = os_engine.search(q, size=10, highlight=False)["hits"]
+        ia, ib = [h["id"] for h in a], [h["id"] for h in b]
+        same_order += ia == ib
+        if ia != ib:
+            report[q] = (ia, ib)
+        theirs = {h["id"]: h["score"] for h in b}
+        off += [(q, h["id"], h["score"], theirs[h["id"]]) for h in a
+                if h["id"] in theirs and abs(h["score"] - theirs[h["id"]]) > 1e-4 + 1e-6 * h["score"]]  # 4 places
+    print(f"\ntop-10 parity: same order {same_order}/{len(QUERIES)}")
+    assert same_order >= 0.9 * len(QUERIES), json.dumps(report, ensure_ascii=False, indent=1)[:4000]
+    assert not off, off[:10]
 
 
 def test_engine_answers_the_same_on_both(whoosh_engine, os_engine):

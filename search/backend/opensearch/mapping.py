@@ -13,11 +13,11 @@ OpenSearch gathers across shards (``dfs_query_then_fetch``).  Lucene's idf is
 ``ln(1 + (N - df + 0.5) / (df + 0.5))`` where Whoosh's is ``ln(N / (df + 1)) + 1``
 (a scripted similarity could use Whoosh's, but the minimal distribution has
 no script engine): the searcher counts each query term's documents and
-multiplies its boost by the ratio (``dsl.idf_factors``).  Lucene averages a
-field's length over the documents that have it, Whoosh over all: the empty
-text fields of the configured languages hold a placeholder token (``document``).
-What remains: a compound part weighs 1/3 of a word here (``WHOLE_REPEAT``),
-0.3 in Whoosh, and Lucene quantises lengths in other steps.
+multiplies its boost by the ratio (``dsl.idf_factors``).  Field lengths: every
+field is padded with filler tokens to the length both backends score
+(``search.backend.norms``), and an empty one holds one filler token, since
+Lucene averages a field's length over the documents that have it.  A compound
+part weighs 3/10 of a word, as in Whoosh (``WHOLE_REPEAT``, ``PART_REPEAT``).
 
 Each document holds ``seq``, the order it was added in (the writer counts on from
 the index's largest): equal scores and dates are ordered by it, as Whoosh
@@ -37,20 +37,23 @@ from typing import Any
 
 from search import analysis
 from search.analysis import FusedChain
+from search.backend import norms
 from search.backend.base import Record
+from search.backend.norms import WHOLE_REPEAT
 from search.index.fields import KEYWORD_FIELDS, LOCATION_WORDS, SURFACE_FIELD, TEXT_ROLES, text_field
 
 JOIN = "\u0001"  # joins the terms of one position into one token (never part of a term)
 FILLER = "\u0002"  # a token never searched: lengths count a part as Whoosh does
 TEXT_PREFIX = "t."
 #: Bumped when the documents this module writes change: an index written otherwise must be rebuilt.
-FORMAT = 6  # 6: documents hold seq
+FORMAT = 7  # 6: documents hold seq; 7: fields padded to the length both backends score
 #: Whoosh weighs a compound part ``analysis.PART_BOOST`` (0.3) of a word in the word's field; Lucene's term
-#: frequencies are whole numbers, so a word's term (and hyphen pieces) is indexed this many times at its
-#: position and a part once (weight 1/3), and the text fields' BM25 takes ``k1`` times this (``TEXT_K1``):
-#: BM25 of the scaled frequencies is then Whoosh's BM25 times the constant ``TEXT_SCALE``, which the
-#: query DSL divides out.
-WHOLE_REPEAT = 3
+#: frequencies are whole numbers, so a word's term (and hyphen pieces) is indexed ``WHOLE_REPEAT`` times at
+#: its position and a part ``PART_REPEAT`` times, and the text fields' BM25 takes ``k1`` times
+#: ``WHOLE_REPEAT`` (``TEXT_K1``): BM25 of the scaled frequencies is then Whoosh's BM25 times the constant
+#: ``TEXT_SCALE``, which the query DSL divides out.
+PART_REPEAT = round(analysis.PART_BOOST * WHOLE_REPEAT)  # 3: a part weighs 3/10 of a word, as in Whoosh
+_GROUP = 1000  # filler tokens joined into one (well below the tokenizer's max_token_length)
 BM25_K1 = 1.2
 BM25_B = 0.5  # as the Whoosh backend (search.backend.whoosh.searching)
 
@@ -96,7 +99,7 @@ def index_body(shards: int, replicas: int) -> dict[str, Any]:
             "similarity": {"stichwort": {"type": "BM25", "k1": BM25_K1, "b": BM25_B, "discount_overlaps": False},
                            "stichwort_text": {"type": "BM25", "k1": TEXT_K1, "b": BM25_B, "discount_overlaps": False}},
             "analysis": {
-                "tokenizer": {"stichwort_space": {"type": "whitespace", "max_token_length": 4096}},
+                "tokenizer": {"stichwort_space": {"type": "whitespace", "max_token_length": 65536}},
                 "filter": {"stichwort_positions": {"type": "pattern_capture", "preserve_original": False,
                                                    "patterns": [f"([^{JOIN}]+)"]}},
                 "analyzer": {"stichwort_terms": {"type": "custom", "tokenizer": "stichwort_space",
@@ -120,27 +123,33 @@ def index_body(shards: int, replicas: int) -> dict[str, Any]:
     }
 
 
-def positional_text(chain: FusedChain, value: str, whole: int = 1) -> str:
-    """``value``'s terms in ``chain``, one token per position (see the module docstring); a word's term
-    and its hyphen pieces ``whole`` times, compound parts once (``WHOLE_REPEAT``)."""
-    if not value:
-        return ""
-    terms, positions, flags = chain.postings(value, "index")
+def positional_text(chain: FusedChain, value: str, field: str) -> str:
+    """``value``'s terms in ``chain``, one token per position (see the module docstring); in a per-language
+    text field a word's term and its hyphen pieces ``WHOLE_REPEAT`` times, a compound part ``PART_REPEAT``
+    times; padded to the length both backends score (``norms``)."""
+    terms, positions, flags = chain.postings(value, "index") if value else ([], [], [])
+    whole = norms.scale(field)
+    part = min(PART_REPEAT, whole) if whole > 1 else 1
     at: dict[int, list[str]] = {}
     for term, p, flag in zip(terms, positions, flags):
         term = "".join(term.split())  # a term is never whitespace; keep the tokenizer's view of it whole
         if not term or JOIN in term:
             continue
-        if flag is None:  # a part weighs 1/whole of a word, and counts as much as a word towards the length
-            at.setdefault(p, []).extend([term] + [FILLER] * (whole - 1))
+        if flag is None:  # a part weighs PART_REPEAT/whole of a word, and counts as much as a word towards the length
+            at.setdefault(p, []).extend([term] * part + [FILLER] * (whole - part))
         else:
             at.setdefault(p, []).extend([term] * whole)
-    if not at:
-        return ""
-    out = []
-    for p in range(max(at) + 1):
-        out.append(JOIN.join(at[p]) if p in at else JOIN)  # a gap keeps later positions where they are
-    return " ".join(out)
+    out = [JOIN.join(at[p]) if p in at else JOIN for p in range(max(at) + 1)] if at else []  # a gap keeps
+    return _padded(out, sum(len(group) for group in at.values()) + len(out) - len(at), len(terms), field)
+
+
+def _padded(tokens: list[str], count: int, length: int, field: str) -> str:
+    """``tokens`` (``count`` tokens once split) and filler tokens after them, so that the field is as long as
+    Whoosh's stored length of ``length`` says (``norms.padded``; one token where it is empty)."""
+    missing = norms.padded(norms.scale(field) * length, field) - count
+    if missing > 0:  # at one more position, in groups the tokenizer keeps whole
+        tokens = tokens + [JOIN.join([FILLER] * min(_GROUP, missing - i)) for i in range(0, missing, _GROUP)]
+    return " ".join(tokens)
 
 
 def surface_text(value: str) -> tuple[str, list[str]]:
@@ -152,7 +161,9 @@ def surface_text(value: str) -> tuple[str, list[str]]:
     else:
         counts = dict(found)
     words = [w for w in counts if w and JOIN not in w and not any(c.isspace() for c in w)]
-    return " ".join(" ".join([w] * min(int(counts[w]), 1000)) for w in words), words
+    repeats = [min(int(counts[w]), 1000) for w in words]
+    tokens = [" ".join([w] * n) for w, n in zip(words, repeats)]
+    return _padded(tokens, sum(repeats), sum(int(n) for n in counts.values()), SURFACE_FIELD), words
 
 
 def document(record: Record, languages: Iterable[str] = (), seq: int = 0) -> dict[str, Any]:
@@ -167,16 +178,16 @@ def document(record: Record, languages: Iterable[str] = (), seq: int = 0) -> dic
     text: dict[str, str] = {}
     for role, value in zip(TEXT_ROLES, (title, teaser, body)):
         if value:
-            text[text_field(role, lang)] = positional_text(chain, value, WHOLE_REPEAT)
+            field = text_field(role, lang)
+            text[field] = positional_text(chain, value, field)
     for other in languages:
         for role in TEXT_ROLES:
-            text.setdefault(text_field(role, other), JOIN)
+            text.setdefault(text_field(role, other), FILLER)
     exact, words = surface_text(f"{title}\n{teaser}\n{body}")
     text[SURFACE_FIELD] = exact
-    if location:
-        text[LOCATION_WORDS] = positional_text(analysis.analyzer_for(analysis.NEUTRAL), location)
-    if sources:
-        text["source"] = " ".join(s.lower() for s in sources if s)
+    text[LOCATION_WORDS] = positional_text(analysis.analyzer_for(analysis.NEUTRAL), location, LOCATION_WORDS)
+    keys = [s.lower() for s in sources if s]
+    text["source"] = _padded(keys, sum(len(k.split()) for k in keys), len(keys), "source")
     out: dict[str, Any] = {
         "id": record["id"], "src": record["src"], "story": record["story"], "language": doc["language"], "seq": seq,
         "doc": doc, "t": text, "words": words[:20_000],

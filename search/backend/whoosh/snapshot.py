@@ -27,9 +27,9 @@ from math import log
 from typing import Any
 
 import numpy as np
-from whoosh.util.numeric import byte_to_length
 
 from search import analysis
+from search.backend import norms
 from search.backend.searching import StoredArticle
 from search.backend.whoosh import columns, vocabulary
 from search.backend.whoosh.postings import Postings, position_keys, positions, read_postings
@@ -347,11 +347,11 @@ class Snapshot:
              for segid, leaf, _ in self.segments]) if self.segments else np.zeros(0, dtype=np.uint8))
 
     def _norms(self, field: str) -> np.ndarray:
-        """BM25's length term for each of the 256 length bytes (Whoosh's formula, average over the commit)."""
+        """BM25's length term for each of the 256 length bytes: Whoosh's formula over the length both backends
+        score with (``search.backend.norms``), averaged over the commit."""
         def make() -> np.ndarray:
-            avgfl = (self.reader.field_length(field) / (self.n or 1)) or 1
-            K1, B = self.K1, self.B
-            return np.array([K1 * ((1 - B) + B * byte_to_length(code) / avgfl) for code in range(256)])
+            avgfl = norms.average(self.lengths(field), field)
+            return self.K1 * ((1 - self.B) + self.B * norms.lengths(field) / avgfl)
         return self._global(f"norm:{field}", make)
 
     def ordinals(self, column: str, multi: bool = False) -> Ordinals:
