@@ -33,6 +33,17 @@ sampled sum over its process tree):
    clients, ``--http-seconds`` and ``--http-max-requests`` per level;
 6. Stichwort indexing with the other worker counts (workers=1).
 
+``--backend opensearch`` adds, beside the Whoosh backend's figures and after
+its queries (step 4), the OpenSearch backend on the same corpus: the same
+``Indexer`` writing into an index of 3 shards and 1 replica (docs/s, wall
+time, the cluster's CPU time besides the indexer's) and the same query set
+through ``Engine`` on that index (with and without highlights, related); the
+JSON's per-size ``opensearch`` section, rows "OpenSearch ..." in the table.
+The cluster is ``$STICHWORT_OPENSEARCH_URL``, else 3 nodes started for the run
+in ``WORKDIR/cluster`` (``--opensearch-heap``, ports from
+``--opensearch-base-port``) and stopped at its end (``benchlib/opensearch.py``);
+exit status 3 when there is none and none can be started.
+
 ``--max-minutes`` bounds the whole run: an indexing run that would overrun
 (keeping time back for the query and HTTP phases) is stopped and records how
 far it got (``status: "timeout"``, ``progress``); queries and HTTP then run on
@@ -44,11 +55,13 @@ sizes are skipped when no time is left, and the JSON says which
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -61,11 +74,12 @@ for p in (str(HERE), str(ROOT)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-from benchlib import corpus, queryset, report, tantivy_engine  # noqa: E402 - after the path set-up above
+from benchlib import corpus, opensearch, queryset, report, tantivy_engine  # noqa: E402 - after the path set-up
 from benchlib.measure import run_child  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "fang-covid-de" / "corpus.jsonl"
 DEFAULT_SIZES = (10_000, 100_000)
+BACKENDS = ("whoosh", "opensearch")
 HTTP_LEVELS = (1, 4, 16)
 
 
@@ -106,6 +120,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="budget for the whole run (default 180); see the module docstring",
     )
     ap.add_argument("--skip-http", action="store_true")
+    ap.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="whoosh",
+        help="whoosh (default): the Whoosh backend only; opensearch: also index and query the same corpus in an "
+        "OpenSearch cluster ($STICHWORT_OPENSEARCH_URL, else one started for the run)",
+    )
+    ap.add_argument(
+        "--opensearch-heap", default=opensearch.HEAP, help="heap per node of a started cluster (default %(default)s)"
+    )
+    ap.add_argument(
+        "--opensearch-base-port",
+        type=int,
+        default=opensearch.BASE_PORT,
+        help="HTTP port of node 1 of a started cluster (default %(default)s; transport ports from +100)",
+    )
     ap.add_argument(
         "--per-doc-max",
         type=int,
@@ -182,6 +212,7 @@ def bench_size(
     first: list[dict],
     default_workers: int,
     workers: list[int],
+    cluster: opensearch.Cluster | None = None,
 ) -> dict:
     size_dir = work / f"n{n}"
     first_ids = [r["id"] for r in first]
@@ -195,15 +226,25 @@ def bench_size(
     log(f"  corpus: {derived.description} ({time.monotonic() - t0:.1f} s)")
     out: dict = {"docs": n, "corpus": derived.as_dict() | {"description": derived.description}}
     shards = [str(p) for p in derived.shards]
-    # time kept back for the query and HTTP phases while indexing (query time grows with the index)
+    # time kept back for the query and HTTP phases while indexing (query time grows with the index), and
+    # with --backend opensearch for its indexing (at the last size's rate, else a guess) and queries
     query_estimate = min(rates.get("queries_s_per_doc", 0) * n, 1200) or 120
-    reserve = (0 if args.skip_http else len(args.http_level_list) * args.http_seconds + 60) + query_estimate
+    http_reserve = 0 if args.skip_http else len(args.http_level_list) * args.http_seconds + 60
+    os_query_estimate = (min(rates.get("os_queries_s_per_doc", 0) * n, 1200) or 120) if cluster else 0
+    os_index_estimate = n / rates.get("opensearch", opensearch.GUESS_DOCS_PER_S) if cluster else 0
+    reserve = http_reserve + query_estimate + os_query_estimate + os_index_estimate
 
     def child(phase: str, spec: dict, timeout: float | None) -> dict:
         return run_child(HERE / "bench.py", phase, spec, size_dir, timeout)
 
-    def index_run(kind: str, phase: str, spec: dict, keep_reserve: bool) -> dict:
-        left = budget.left() - (reserve if keep_reserve else 0)
+    def whoosh_committed(spec: dict) -> dict:
+        from benchlib.phases import _whoosh_facts
+
+        return _whoosh_facts(spec["index_dir"])
+
+    def index_run(kind: str, phase: str, spec: dict, keep: float, committed=whoosh_committed) -> dict:
+        """One indexing child, stopped when only ``keep`` seconds of the budget would be left."""
+        left = budget.left() - keep
         rate = rates.get(kind)
         if left < 60:
             return {"skipped": budget.note(f"{kind} at {n:,} docs skipped: {max(left, 0):.0f} s left")}
@@ -215,10 +256,8 @@ def bench_size(
         log(f"  {kind}: indexing (time limit {left / 60:.1f} min) ...")
         res = child(phase, spec, left)
         if res.get("status") == "timeout":
-            from benchlib.phases import _whoosh_facts
-
             try:  # what the cut-off run committed (its progress counts documents read, not written)
-                res["committed"] = _whoosh_facts(spec["index_dir"])
+                res["committed"] = committed(spec)
             except Exception as exc:  # noqa: BLE001 - a half-written index may not open
                 res["committed"] = {"error": str(exc)[:200]}
             budget.note(
@@ -268,7 +307,7 @@ def bench_size(
     # 2. baseline
     baseline_dir = size_dir / "baseline-index"
     out["baseline"] = (
-        index_run("baseline", "baseline", {"shards": shards, "index_dir": str(baseline_dir)}, True)
+        index_run("baseline", "baseline", {"shards": shards, "index_dir": str(baseline_dir)}, reserve)
         if per_doc
         else dict(per_doc_skip)
     )
@@ -278,7 +317,7 @@ def bench_size(
     out["tantivy"] = (
         {"skipped": missing}
         if missing
-        else index_run("tantivy", "tantivy", {"shards": shards, "index_dir": str(tantivy_dir)}, True)
+        else index_run("tantivy", "tantivy", {"shards": shards, "index_dir": str(tantivy_dir)}, reserve)
     )
     # 3. Stichwort with the default workers
     index_dirs = {w: size_dir / f"stichwort-w{w}" for w in workers}
@@ -287,7 +326,7 @@ def bench_size(
         f"stichwort-w{default_workers}",
         "stichwort",
         {"shards": shards, "index_dir": str(index_dirs[default_workers]), "workers": default_workers},
-        True,
+        reserve,
     )
     sw = out["stichwort"][f"workers_{default_workers}"]
     usable = (
@@ -309,7 +348,7 @@ def bench_size(
             "tantivy_dir": str(tantivy_dir) if out["tantivy"].get("complete") else None,
             "related_texts": related_texts,
         }
-        res = child("queries", spec, max(budget.left() - reserve + query_estimate, 60))
+        res = child("queries", spec, max(budget.left() - http_reserve - os_query_estimate - os_index_estimate, 60))
         out["queries"] = report.query_figures(res)
         if res.get("status") == "ok":
             rates["queries_s_per_doc"] = res["wall_seconds"] / n
@@ -319,6 +358,51 @@ def bench_size(
         log(f"  queries: Stichwort p50 {st.get('p50_ms')} ms, baseline p50 {bl.get('p50_ms')} ms")
     elif usable:
         out["queries"] = {"skipped": budget.note(f"queries at {n:,} docs skipped: budget exhausted")}
+    # 4b. the OpenSearch backend: the same indexer and query set, the store a cluster
+    if cluster is not None:
+        index = opensearch.index_name(n)
+        client = cluster.client()
+        os_spec = {
+            "shards": shards,
+            "index_dir": str(size_dir / "opensearch-index"),  # what stays local: the cursor key
+            "workers": default_workers,
+            "opensearch": opensearch.settings(cluster.url, index),
+        }
+        cpu_before = opensearch.cpu_seconds(client)
+        osx = out["opensearch"] = {"index": index}
+        fig = osx["indexing"] = index_run(
+            "opensearch",
+            "opensearch",
+            os_spec,
+            http_reserve + os_query_estimate,
+            committed=lambda _spec: opensearch.index_facts(client, index),
+        )
+        cpu_after = opensearch.cpu_seconds(client)
+        if cpu_before is not None and cpu_after is not None and not fig.get("skipped"):
+            fig["cluster_cpu_seconds"] = round(cpu_after - cpu_before, 2)
+        fig["heap_used_mb"] = opensearch.heap_used_mb(client)
+        committed = fig.get("docs") or (fig.get("committed") or {}).get("doc_count") or 0
+        if not fig.get("skipped") and committed > 0 and budget.left() > 60:
+            log("  OpenSearch queries in-process ...")
+            spec = {
+                "index_dir": os_spec["index_dir"],
+                "queries": queryset.build(queryset.related_ids(first_ids)),
+                "no_highlight": True,
+                "rounds": args.rounds,
+                "opensearch": os_spec["opensearch"],
+            }
+            res = child("queries", spec, max(budget.left() - http_reserve, 60))
+            osx["queries"] = report.query_figures(res)
+            if res.get("status") == "ok":
+                rates["os_queries_s_per_doc"] = res["wall_seconds"] / n
+            osx["queries"]["index_complete"] = bool(fig.get("complete"))
+            st = osx["queries"].get("stichwort_no_highlight", {}).get("word_phrase", {})
+            log(f"  OpenSearch queries: p50 {st.get('p50_ms')} ms without highlights")
+        elif not fig.get("skipped") and committed > 0:
+            osx["queries"] = {"skipped": budget.note(f"OpenSearch queries at {n:,} docs skipped: budget exhausted")}
+        if not args.keep:
+            opensearch.drop(client, index)
+        client.close()
     # 5. HTTP
     if usable and not args.skip_http:
         needed = len(args.http_level_list) * args.http_seconds + 30
@@ -351,10 +435,11 @@ def bench_size(
             out["stichwort"][f"workers_{w}"] = dict(per_doc_skip)
             continue
         out["stichwort"][f"workers_{w}"] = index_run(
-            f"stichwort-w{w}", "stichwort", {"shards": shards, "index_dir": str(index_dirs[w]), "workers": w}, False
+            f"stichwort-w{w}", "stichwort", {"shards": shards, "index_dir": str(index_dirs[w]), "workers": w}, 0
         )
     if not args.keep:
-        for d in list(index_dirs.values()) + [baseline_dir, tantivy_dir, size_dir / "corpus"]:
+        local = [baseline_dir, tantivy_dir, size_dir / "opensearch-index", size_dir / "corpus"]
+        for d in list(index_dirs.values()) + local:
             shutil.rmtree(d, ignore_errors=True)
     out["seconds"] = round(time.monotonic() - t0, 1)
     return out
@@ -448,6 +533,21 @@ def main(argv: list[str] | None = None) -> int:
             log(f"work directory kept: {work}")
 
 
+@contextlib.contextmanager
+def _sigterm_exits():
+    """SIGTERM raises SystemExit while the block runs, so that ``finally`` and ``with`` clean up (the
+    default ends the process on the spot, leaving a started cluster running)."""
+
+    def handler(signum: int, _frame) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(args, data: Path, work: Path, default_workers: int, workers: list[int]) -> int:
     started = dt.datetime.now().astimezone()
     t0 = time.monotonic()
@@ -460,15 +560,32 @@ def run(args, data: Path, work: Path, default_workers: int, workers: list[int]) 
     first_ids = [r["id"] for r in first]
     log(
         f"Stichwort benchmark: sizes {', '.join(f'{s:,}' for s in args.size_list)}; workers {workers}; "
-        f"budget {args.max_minutes:g} min; work dir {work}"
+        f"backend {args.backend}; budget {args.max_minutes:g} min; work dir {work}"
     )
     rates: dict = {}
     sizes = []
-    for n in args.size_list:
-        if budget.left() < 60:
-            budget.note(f"size {n:,} skipped: budget exhausted")
-            break
-        sizes.append(bench_size(n, args, data, work, budget, rates, first, default_workers, workers))
+    cluster_info = None
+    with contextlib.ExitStack() as stack:
+        cluster = None
+        if args.backend == "opensearch":
+            from search.errors import StichwortError
+
+            cluster = opensearch.Cluster(
+                work / "cluster", heap=args.opensearch_heap, base_port=args.opensearch_base_port, keep_data=args.keep
+            )
+            stack.enter_context(_sigterm_exits())  # so that the cluster is stopped on a kill too
+            try:
+                stack.enter_context(cluster)
+                cluster_info = cluster.describe()
+            except (opensearch.ClusterUnavailable, StichwortError) as exc:
+                cluster.stop()  # a start that failed half-way
+                log(f"bench: --backend opensearch, but no cluster: {exc}")
+                return 3
+        for n in args.size_list:
+            if budget.left() < 60:
+                budget.note(f"size {n:,} skipped: budget exhausted")
+                break
+            sizes.append(bench_size(n, args, data, work, budget, rates, first, default_workers, workers, cluster))
     ratios, targets, basis = report.ratios(sizes, default_workers)
     from benchlib.phases import code_fingerprint
 
@@ -479,9 +596,10 @@ def run(args, data: Path, work: Path, default_workers: int, workers: list[int]) 
         for phase, err in _failures(s)
     ]
     notes += [
-        f"{n_failed} {variant} queries failed at {s['docs']:,} docs, e.g. {next(iter(errs.items()))}"
+        f"{n_failed} {prefix}{variant} queries failed at {s['docs']:,} docs, e.g. {next(iter(errs.items()))}"
         for s in sizes
-        for variant, errs in s.get("queries", {}).get("errors", {}).items()
+        for prefix, q in (("", s.get("queries", {})), ("OpenSearch ", s.get("opensearch", {}).get("queries", {})))
+        for variant, errs in q.get("errors", {}).items()
         if (n_failed := len(errs))
     ]
     notes += [
@@ -517,6 +635,8 @@ def run(args, data: Path, work: Path, default_workers: int, workers: list[int]) 
         "budget": {"max_minutes": args.max_minutes, "notes": budget.notes},
         "notes": notes,
     }
+    if cluster_info:
+        result["opensearch"] = cluster_info
     for s in sizes:
         print(f"corpus {s['docs']:,}: {s['corpus']['description']}")
     print(report.table(result))

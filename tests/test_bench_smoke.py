@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,13 @@ def test_table_is_printed(bench):
     for label in ("analysis only", "baseline plain Whoosh", "Stichwort workers=2", "query ms p50/p95/p99",
                   "HTTP  1 clients", "HTTP 16 clients", *RATIOS):
         assert label in stdout
+
+
+def test_whoosh_backend_alone_by_default(bench):
+    report, stdout = bench
+    assert report["args"]["backend"] == "whoosh"
+    assert "opensearch" not in report and "opensearch" not in report["sizes"][0]
+    assert "OpenSearch" not in stdout and not any(k.startswith("opensearch") for k in report["ratios"])
 
 
 def test_one_size_with_every_phase(bench):
@@ -134,3 +142,17 @@ def test_synthetic_articles_recombine_real_paragraphs_deterministically():
         assert len(donors) == len(set(donors))  # each paragraph from a different real article
         assert doc["title"] in {r["title"] for r in real}
         assert (doc["date"], doc["sources"]) in [(r["date"], r["sources"]) for r in real]
+
+
+def test_opensearch_backend_without_a_cluster_says_so(tmp_path):
+    """--backend opensearch with ``$STICHWORT_OPENSEARCH_URL`` on a closed port: exit 3 before any phase."""
+    if not DATA.is_file():
+        pytest.skip(f"benchmark corpus not available here: {DATA} (../shared/data is absent)")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--docs", "300", "--backend", "opensearch",
+         "--workdir", str(tmp_path)],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, STICHWORT_OPENSEARCH_URL="http://127.0.0.1:9"))
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    assert "no cluster" in proc.stderr and "does not answer" in proc.stderr
+    assert not (tmp_path / "n300").exists()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -562,3 +563,48 @@ def test_backend_config_errors_name_the_key(tmp_path, override, key):
     with pytest.raises(ConfigError, match=f"'{key}'"):
         load_config(path)
     assert load_config()["backend"] == "whoosh"
+
+
+# -- scripts/bench --backend opensearch -------------------------------------------------------------------------
+BENCH_DATA = ROOT.parent / "shared" / "data" / "fang-covid-de" / "corpus.jsonl"
+
+
+@pytest.mark.slow
+def test_bench_reports_the_opensearch_backend_beside_whoosh(cluster_url, tmp_path):
+    """scripts/bench.py --docs 300 --backend opensearch on this cluster: both backends' indexing and query
+    figures, in the JSON and the table, and the bench's index dropped afterwards (never timings)."""
+    if not BENCH_DATA.is_file():
+        pytest.skip(f"benchmark corpus not available here: {BENCH_DATA} (../shared/data is absent)")
+    out, md = tmp_path / "bench.json", tmp_path / "bench.md"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--docs", "300", "--backend", "opensearch",
+         "--skip-http", "--per-doc-max", "0", "--rounds", "1", "--workers", "2", "--max-minutes", "5",
+         "--json", str(out), "--markdown", str(md)],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=420,
+        env=dict(os.environ, STICHWORT_OPENSEARCH_URL=cluster_url))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["opensearch"]["nodes"] >= 1 and not report["opensearch"]["started_here"]  # reused, not started
+    size = report["sizes"][0]
+    whoosh, cluster = size["stichwort"]["workers_2"], size["opensearch"]["indexing"]
+    for run in (whoosh, cluster):
+        assert run["status"] == "ok" and run["complete"] and run["docs"] == 300, run
+        assert run["docs_per_s"] > 0 and run["index_bytes"] > 0 and run["cpu_seconds"] > 0
+    assert cluster["failed"] == 0 and cluster["store_bytes_with_replicas"] >= cluster["index_bytes"]
+    assert cluster["cluster_cpu_seconds"] >= 0
+    queries = size["opensearch"]["queries"]
+    assert queries["status"] == "ok" and queries["doc_count"] == 300 and queries["index_complete"]
+    assert set(queries["stichwort"]["by_kind"]) == {"word", "two", "three", "phrase", "filter", "sort", "related"}
+    for variant in ("stichwort", "stichwort_no_highlight"):
+        stats = queries[variant]["word_phrase"]
+        assert stats["n"] > 0 and 0 < stats["p50_ms"] <= stats["p95_ms"] <= stats["p99_ms"]
+    assert queries["queries_with_hits"]["stichwort"] >= 0.9 * queries["queries"]
+    assert not queries["failed_queries"]
+    assert report["ratios"]["opensearch_index_throughput_vs_whoosh"] > 0
+    assert report["ratios"]["opensearch_query_p50_vs_whoosh"] > 0
+    for text in (proc.stdout, md.read_text()):
+        assert re.search(r"OpenSearch \d+ nodes 3x1: throughput", text)
+        assert "query ms p50/p95/p99 no highlight (word+phrase)" in text
+    from search.backend.opensearch.client import Client
+    indexes = Client(cluster_url).request("GET", "/_cat/indices", params={"format": "json"})
+    assert size["opensearch"]["index"] not in {i["index"] for i in indexes}  # dropped after the size

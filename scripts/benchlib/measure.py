@@ -138,21 +138,25 @@ def run_child(script: Path, phase: str, spec: dict, workdir: Path, timeout: floa
         status, rusage, code = "ok", None, None
         tail_pos = 0
         with TreeMemory(proc.pid) as memory:
-            while True:
-                pid, wstatus, rusage = os.wait4(proc.pid, os.WNOHANG)
-                if pid:
-                    code = os.waitstatus_to_exitcode(wstatus)
-                    proc.returncode = code
-                    break
-                tail_pos = _echo_progress(err_path, tail_pos, log)
-                if timeout is not None and time.monotonic() - started > timeout:
-                    status = "timeout"
-                    _kill_session(proc.pid)
-                    _, wstatus, rusage = os.wait4(proc.pid, 0)
-                    proc.returncode = code = os.waitstatus_to_exitcode(wstatus)
-                    _kill_session(proc.pid, signal.SIGKILL)  # stragglers of its session (e.g. pool workers)
-                    break
-                time.sleep(0.2)
+            try:
+                while True:
+                    pid, wstatus, rusage = os.wait4(proc.pid, os.WNOHANG)
+                    if pid:
+                        code = os.waitstatus_to_exitcode(wstatus)
+                        proc.returncode = code
+                        break
+                    tail_pos = _echo_progress(err_path, tail_pos, log)
+                    if timeout is not None and time.monotonic() - started > timeout:
+                        status = "timeout"
+                        _kill_session(proc.pid)
+                        _, wstatus, rusage = os.wait4(proc.pid, 0)
+                        proc.returncode = code = os.waitstatus_to_exitcode(wstatus)
+                        _kill_session(proc.pid, signal.SIGKILL)  # stragglers of its session (e.g. pool workers)
+                        break
+                    time.sleep(0.2)
+            except BaseException:  # interrupted or killed (SIGTERM -> SystemExit): the child's session goes too
+                _kill_session(proc.pid, signal.SIGKILL)
+                raise
     _echo_progress(err_path, tail_pos, log)
     wall = time.monotonic() - started
     result = ChildResult(status=status, wall_seconds=round(wall, 3), exit_code=code,

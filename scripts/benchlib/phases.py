@@ -103,12 +103,16 @@ def analysis_only(spec: dict) -> dict:
 
 
 # -- Stichwort indexing -------------------------------------------------------------
-def stichwort_config(index_dir: str, workers: int):
-    """Default configuration (never a stichwort.yaml lying around), with the given workers."""
+def stichwort_config(index_dir: str, workers: int, opensearch: dict | None = None):
+    """Default configuration (never a stichwort.yaml lying around), with the given workers; with
+    ``opensearch`` (the config section) the OpenSearch backend."""
     from search.config import Config, validate
     config = Config()
     config.data["index_dir"] = str(index_dir)
     config.data["indexing"]["workers"] = int(workers)
+    if opensearch:
+        config.data["backend"] = "opensearch"
+        config.data["opensearch"].update(opensearch)
     validate(config.data)
     config.source = "defaults (bench)"
     return config
@@ -126,6 +130,25 @@ def index_stichwort(spec: dict) -> dict:
            "failed": summary.failed, "failures": [str(f) for f in summary.failures[:5]],
            "index_bytes": dir_bytes(spec["index_dir"])}
     out.update(_whoosh_facts(spec["index_dir"]))
+    out["docs"] = out["doc_count"]
+    return out
+
+
+def index_opensearch(spec: dict) -> dict:
+    """The same indexer, its store an OpenSearch index (``spec["opensearch"]``), rebuilt from empty."""
+    from search.backend.opensearch.client import from_config
+    from search.index.indexer import Indexer
+
+    from .opensearch import index_facts
+    config = stichwort_config(spec["index_dir"], spec["workers"], spec["opensearch"])
+    progress = _Progress(spec.get("progress"), "opensearch")
+    indexer = Indexer(config, progress=lambda p: progress(p.articles, p.files, p.seconds))
+    start = time.perf_counter()
+    summary = indexer.index_paths([Path(p) for p in spec["shards"]], rebuild=True)
+    elapsed = time.perf_counter() - start
+    out = {"seconds": round(elapsed, 3), "added": summary.added, "updated": summary.updated,
+           "failed": summary.failed, "failures": [str(f) for f in summary.failures[:5]]}
+    out.update(index_facts(from_config(config), spec["opensearch"]["index"]))
     out["docs"] = out["doc_count"]
     return out
 
@@ -200,7 +223,7 @@ def queries(spec: dict) -> dict:
     from search.engine import Engine
     rounds = int(spec["rounds"])
     queryset = spec["queries"]
-    config = stichwort_config(spec["index_dir"], 1)
+    config = stichwort_config(spec["index_dir"], 1, spec.get("opensearch"))
     t_open = time.perf_counter()
     engine = Engine(spec["index_dir"], config)
     doc_count = engine.health()["documents"]
@@ -310,7 +333,7 @@ def profile_index(spec: dict) -> dict:
 
 
 PHASES = {"analysis": analysis_only, "stichwort": index_stichwort, "baseline": index_baseline,
-          "tantivy": index_tantivy, "queries": queries, "profile": profile_index}
+          "tantivy": index_tantivy, "opensearch": index_opensearch, "queries": queries, "profile": profile_index}
 
 
 def code_fingerprint(root: Path | None = None) -> str:

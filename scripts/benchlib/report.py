@@ -44,6 +44,8 @@ VARIANTS = (
     ("tantivy", "tantivy"),
     ("tantivy_highlight", "tantivy, highlight"),
 )
+# --backend opensearch: the same query child's variants, on the OpenSearch index
+OPENSEARCH_VARIANTS = (("stichwort", "highlight"), ("stichwort_no_highlight", "no highlight"))
 
 
 def _rate(docs: int | None, seconds: float | None) -> float | None:
@@ -64,6 +66,7 @@ def index_figures(res: dict, input_bytes: int, n_docs: int) -> dict:
             "failures",
             "segments",
             "index_bytes",
+            "store_bytes_with_replicas",
             "peak_rss_mb",
             "peak_tree_rss_mb",
             "peak_tree_pss_mb",
@@ -149,6 +152,7 @@ def ratios(sizes: list[dict], default_workers: int) -> tuple[dict, dict, dict]:
             r["query_p50_no_highlight_vs_baseline"] = _div(q["stichwort_no_highlight"]["word_phrase"]["p50_ms"], base)
         basis["size"] = top["docs"]
     _query_ratios(sizes, key, r, basis)
+    _opensearch_ratios(sizes, key, r, basis)
     with_http = [
         s for s in sizes if s.get("http", {}).get("levels") and s.get("stichwort", {}).get(key, {}).get("complete")
     ]
@@ -210,6 +214,33 @@ def _query_ratios(sizes: list[dict], key: str, r: dict, basis: dict) -> None:
             _p50(large, "stichwort_no_highlight"), _p50(large, "tantivy")
         )
         r["query_p50_large_vs_small"] = _div(_p50(large, "stichwort_no_highlight"), nohl)
+
+
+def _opensearch_ratios(sizes: list[dict], key: str, r: dict, basis: dict) -> None:
+    """OpenSearch / Whoosh backend at the largest size both indexed completely (no targets: what it costs)."""
+    both = [
+        s
+        for s in sizes
+        if s.get("opensearch", {}).get("indexing", {}).get("complete")
+        and s.get("stichwort", {}).get(key, {}).get("complete")
+    ]
+    if not both:
+        return
+    top = both[-1]
+    osq = top["opensearch"].get("queries") or {}
+    r["opensearch_index_throughput_vs_whoosh"] = _div(
+        top["opensearch"]["indexing"].get("docs_per_s"), top["stichwort"][key].get("docs_per_s")
+    )
+
+    def p50(q: dict, variant: str, kind: str | None = None) -> float | None:
+        st = (q.get(variant) or {}).get("by_kind", {}).get(kind) if kind else (q.get(variant) or {}).get("word_phrase")
+        return (st or {}).get("p50_ms")
+
+    wq = top.get("queries") or {}
+    r["opensearch_query_p50_vs_whoosh"] = _div(p50(osq, "stichwort_no_highlight"), p50(wq, "stichwort_no_highlight"))
+    r["opensearch_query_p50_highlight_vs_whoosh"] = _div(p50(osq, "stichwort"), p50(wq, "stichwort"))
+    r["opensearch_related_p50_vs_whoosh"] = _div(p50(osq, "stichwort", "related"), p50(wq, "stichwort", "related"))
+    basis["opensearch_size"] = top["docs"]
 
 
 # -- the table ------------------------------------------------------------------------
@@ -345,6 +376,8 @@ def _rows(report: dict) -> list[tuple[str, list[str]]]:
             ],
         )
     )
+    if any("opensearch" in s for s in sizes):
+        rows += _opensearch_rows(report)
     rows.append(
         (
             "server start: health s, first results s (its ms)",
@@ -386,6 +419,96 @@ def _rows(report: dict) -> list[tuple[str, list[str]]]:
                 else "-"
             )
         rows.append((f"HTTP {c:>2} clients p50/p95/p99, req/s", cells))
+    return rows
+
+
+def _latency(st: dict | None) -> str:
+    if not st or not st.get("n"):
+        return "-"
+    return f"{_n(st['p50_ms'], '{:.1f}')} / {_n(st['p95_ms'], '{:.1f}')} / {_n(st['p99_ms'], '{:.1f}')}"
+
+
+def _opensearch_rows(report: dict) -> list[tuple[str, list[str]]]:
+    """--backend opensearch: indexing and in-process queries on the cluster, the same corpus and query set."""
+    sizes = report["sizes"]
+    c = report.get("opensearch") or {}
+    name = f"OpenSearch {c.get('nodes', '?')} nodes {c.get('shards', '?')}x{c.get('replicas', '?')}"
+    figs = [s.get("opensearch", {}).get("indexing") for s in sizes]
+    cells = [_index_cells(f) for f in figs]
+
+    def cpu(f: dict | None) -> str:
+        if not f or f.get("skipped") or f.get("status") not in ("ok", "timeout"):
+            return "-"
+        docs = f.get("docs") or (f.get("committed") or {}).get("doc_count")
+        cluster = f["cluster_cpu_seconds"] / docs * 1000 if f.get("cluster_cpu_seconds") and docs else None
+        return f"{_cpu(f)}; cluster {_n(cluster)} cpu-s/1k"
+
+    def wall(f: dict | None) -> str:
+        if not f or f.get("skipped") or f.get("status") not in ("ok", "timeout"):
+            return "-"
+        copies = (f.get("store_bytes_with_replicas") or 0) / 1e6
+        return f"{_n(f.get('seconds') or f.get('wall_seconds'), '{:,.0f}')} s; with replicas {_n(copies or None)} MB"
+
+    def used(s: dict) -> str:
+        q = s.get("opensearch", {}).get("queries") or {}
+        if "index_complete" not in q:
+            return "-"
+        docs = q.get("doc_count")
+        return (f"{docs:,} docs, " if docs is not None else "") + ("complete" if q["index_complete"] else "PARTIAL")
+
+    def queries(s: dict) -> dict:
+        return s.get("opensearch", {}).get("queries") or {}
+
+    rows = [
+        (f"{name}: throughput", [c[0] for c in cells]),
+        (f"{name}: index size (primaries), indexer peak memory", [c[1] for c in cells]),
+        (f"{name}: indexing wall time, store with replicas", [wall(f) for f in figs]),
+        (f"{name}: CPU (indexer; cluster), load", [cpu(f) for f in figs]),
+        (f"{name}: index for queries", [used(s) for s in sizes]),
+    ]
+    for variant, label in OPENSEARCH_VARIANTS:
+        for subset, sub_label in (("word_phrase", "word+phrase"), ("all", "all kinds")):
+            rows.append(
+                (
+                    f"{name}: query ms p50/p95/p99 {label} ({sub_label})",
+                    [_latency(queries(s).get(variant, {}).get(subset)) for s in sizes],
+                )
+            )
+    for kind in ("filter", "sort", "related"):
+        rows.append(
+            (
+                f"{name}: query ms p50/p95/p99 {kind}" + (" uncached" if kind == "related" else ""),
+                [_latency(queries(s).get("stichwort", {}).get("by_kind", {}).get(kind)) for s in sizes],
+            )
+        )
+    rows.append(
+        (
+            f"{name}: queries failing",
+            [
+                (
+                    f"phase {q.get('status')}"
+                    if q.get("status") not in (None, "ok")
+                    else str(q.get("failed_queries", {}).get("stichwort", 0))
+                )
+                if (q := queries(s))
+                else "-"
+                for s in sizes
+            ],
+        )
+    )
+    rows.append(
+        (
+            f"{name}: first calls ms after Engine() (open; word, related)",
+            [
+                (
+                    f"{_n(f.get('open_ms'), '{:.0f}')}; {_n(f.get('word'), '{:.0f}')}, {_n(f.get('related'), '{:.0f}')}"
+                    if (f := queries(s).get("first_call_ms"))
+                    else "-"
+                )
+                for s in sizes
+            ],
+        )
+    )
     return rows
 
 
