@@ -578,7 +578,7 @@ def test_bench_reports_the_opensearch_backend_beside_whoosh(cluster_url, tmp_pat
     out, md = tmp_path / "bench.json", tmp_path / "bench.md"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "bench.py"), "--docs", "300", "--backend", "opensearch",
-         "--skip-http", "--per-doc-max", "0", "--rounds", "1", "--workers", "2", "--max-minutes", "5",
+         "--skip-http", "--per-doc-max", "0", "--rounds", "1", "--workers", "2", "--max-minutes", "10",
          "--json", str(out), "--markdown", str(md)],
         check=False, cwd=ROOT, capture_output=True, text=True, timeout=420,
         env=dict(os.environ, STICHWORT_OPENSEARCH_URL=cluster_url))
