@@ -580,7 +580,7 @@ def test_bench_reports_the_opensearch_backend_beside_whoosh(cluster_url, tmp_pat
         [sys.executable, str(ROOT / "scripts" / "bench.py"), "--docs", "300", "--backend", "opensearch",
          "--skip-http", "--per-doc-max", "0", "--rounds", "1", "--workers", "2", "--max-minutes", "10",
          "--json", str(out), "--markdown", str(md)],
-        check=False, cwd=ROOT, capture_output=True, text=True, timeout=420,
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=660,
         env=dict(os.environ, STICHWORT_OPENSEARCH_URL=cluster_url))
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
@@ -588,7 +588,7 @@ def test_bench_reports_the_opensearch_backend_beside_whoosh(cluster_url, tmp_pat
     size = report["sizes"][0]
     whoosh, cluster = size["stichwort"]["workers_2"], size["opensearch"]["indexing"]
     for run in (whoosh, cluster):
-        assert run["status"] == "ok" and run["complete"] and run["docs"] == 300, run
+        assert run.get("status") == "ok" and run.get("complete") and run.get("docs") == 300, run
         assert run["docs_per_s"] > 0 and run["index_bytes"] > 0 and run["cpu_seconds"] > 0
     assert cluster["failed"] == 0 and cluster["store_bytes_with_replicas"] >= cluster["index_bytes"]
     assert cluster["cluster_cpu_seconds"] >= 0
