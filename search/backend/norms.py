@@ -42,11 +42,10 @@ def scale(field: str) -> int:
     return WHOLE_REPEAT if role_of(field) is not None else 1
 
 
-def padded(tokens: int, field: str) -> int:
-    """How many tokens the OpenSearch writer gives a field whose Whoosh length is ``tokens // scale``: the
-    scaled length Whoosh stores for it (at least one, the placeholder of an empty field)."""
-    s = scale(field)
-    return max(1, s * byte_to_length(length_to_byte(tokens // s)))
+def padded(length: int, field: str) -> int:
+    """How many tokens the OpenSearch writer gives a field of Whoosh length ``length``: the scaled length
+    Whoosh stores for it (at least one, the placeholder of an empty field)."""
+    return max(1, scale(field) * byte_to_length(length_to_byte(length)))
 
 
 def _int4(i: int) -> int:

@@ -43,7 +43,7 @@ from search.backend.norms import WHOLE_REPEAT
 from search.index.fields import KEYWORD_FIELDS, LOCATION_WORDS, SURFACE_FIELD, TEXT_ROLES, text_field
 
 JOIN = "\u0001"  # joins the terms of one position into one token (never part of a term)
-FILLER = "\u0002"  # a token never searched: lengths count a part as Whoosh does
+FILLER = "\u0002"  # a token never searched: it pads fields to the length Whoosh scores
 TEXT_PREFIX = "t."
 #: Bumped when the documents this module writes change: an index written otherwise must be rebuilt.
 FORMAT = 7  # 6: documents hold seq; 7: fields padded to the length both backends score
@@ -129,7 +129,7 @@ def positional_text(chain: FusedChain, value: str, field: str) -> str:
     times; padded to the length both backends score (``norms``)."""
     terms, positions, flags = chain.postings(value, "index") if value else ([], [], [])
     whole = norms.scale(field)
-    part = min(PART_REPEAT, whole) if whole > 1 else 1
+    part = min(PART_REPEAT, whole)
     at: dict[int, list[str]] = {}
     for term, p, flag in zip(terms, positions, flags):
         term = "".join(term.split())  # a term is never whitespace; keep the tokenizer's view of it whole
@@ -146,7 +146,7 @@ def positional_text(chain: FusedChain, value: str, field: str) -> str:
 def _padded(tokens: list[str], count: int, length: int, field: str) -> str:
     """``tokens`` (``count`` tokens once split) and filler tokens after them, so that the field is as long as
     Whoosh's stored length of ``length`` says (``norms.padded``; one token where it is empty)."""
-    missing = norms.padded(norms.scale(field) * length, field) - count
+    missing = norms.padded(length, field) - count
     if missing > 0:  # at one more position, in groups the tokenizer keeps whole
         tokens = tokens + [JOIN.join([FILLER] * min(_GROUP, missing - i)) for i in range(0, missing, _GROUP)]
     return " ".join(tokens)
@@ -167,10 +167,10 @@ def surface_text(value: str) -> tuple[str, list[str]]:
 
 
 def document(record: Record, languages: Iterable[str] = (), seq: int = 0) -> dict[str, Any]:
-    """The OpenSearch document of one record (``search.backend.base.Record``), the ``seq``-th added.  The
-    text fields of ``languages`` it has no text for get a placeholder token (``JOIN``): Whoosh averages a
-    field's length over all documents, Lucene over those that have the field, and a placeholder makes that
-    every document (idf is made Whoosh's apart from this, see ``dsl.idf_factors``)."""
+    """The OpenSearch document of one record (``search.backend.base.Record``), the ``seq``-th added.  Every
+    field is padded to the length both backends score, and the text fields of ``languages`` it has no text
+    for hold one ``FILLER``: Whoosh averages a field's length over all documents, Lucene over those that
+    have the field, and a filler makes that every document (``search.backend.norms``)."""
     doc, lang, date = record["display"], record["language"], record["date"]
     chain = analysis.analyzer_for(lang)
     title, teaser, body = doc["title"], doc["teaser"], doc["body"]
