@@ -32,9 +32,10 @@ def _wordfreq_de() -> dict[str, float]:
     zipf: dict[str, float] = {}
     for index, bucket in enumerate(get_frequency_list("de")):  # a bucket's words share one frequency
         z = log10(cB_to_freq(-index)) + 9  # as log10 of get_frequency_dict's value, to the bit
-        for w in bucket:
-            if w.isalpha():
-                zipf[w] = z
+        if "".join(bucket).isalpha():  # most buckets: every word is one, taken in one step
+            zipf.update(dict.fromkeys(bucket, z))
+        else:
+            zipf.update((w, z) for w in bucket if w.isalpha())
     return zipf
 
 
@@ -52,16 +53,19 @@ class Splitter:
         self.zipf = _wordfreq_de() if use_wordlist else {}
         self.min_part_zipf = min_part_zipf
         self.lexicalised_zipf = lexicalised_zipf
-        self.corpus = {w for w in corpus_words if len(w) >= MIN_PART and w.isalpha()}
+        self.corpus = set(corpus_words)  # may hold words that never count (see add_words)
         self._common = _common_words(min_part_zipf) if use_wordlist else frozenset()
         self._cache: dict[str, tuple[str, ...]] = {}
 
     def add_words(self, words: Iterable[str]) -> None:
-        self.corpus.update(w for w in words if len(w) >= MIN_PART and w.isalpha())
+        # Taken as they come (one C step per word; a server's start learns millions): words too short or
+        # not alphabetic never count, because ``is_word`` asks only about longer ones and ``_split`` only
+        # about parts of alphabetic words.
+        self.corpus.update(words)
         self._cache.clear()
 
     def is_word(self, w: str) -> bool:
-        return w in self.corpus or w in self._common  # both hold only words of MIN_PART letters or more
+        return len(w) >= MIN_PART and (w in self.corpus or w in self._common)
 
     def _score(self, w: str) -> float:
         return self.zipf.get(w, 2.5 if w in self.corpus else 0.0)

@@ -321,7 +321,7 @@ class Snapshot:
         """Teach query-side decompounding the surface words of the segments not in ``learned`` (then added):
         from the vocabulary arrays did-you-mean reads anyway, instead of a second walk of each term table."""
         vocabulary.learn(((segid, partial(self._vocabulary, segid, leaf, SURFACE_FIELD))
-                          for segid, leaf, _ in self.segments), learned)
+                          for segid, leaf, _ in self.segments), learned, self.folder)
 
     def warm_up(self) -> None:
         """Decode what any first query reads (lengths and norms of the text fields, facet, month and story

@@ -149,7 +149,8 @@ class WhooshWriter:
 
     def learn_vocabulary(self) -> None:
         with self.ix.reader() as reader:
-            vocabulary.learn(self._vocabularies(reader), analysis.vocabulary.default_vocabulary().learned_segments)
+            vocabulary.learn(self._vocabularies(reader), analysis.vocabulary.default_vocabulary().learned_segments,
+                             self.index_dir)
 
     def _vocabularies(self, reader) -> Iterator[tuple[str, Callable[[], vocabulary.SegmentVocabulary]]]:
         for leaf, base in reader.leaf_readers():
@@ -163,10 +164,12 @@ class WhooshWriter:
         term tables) and remove those of segments merged away."""
         with self.ix.reader() as reader:
             live = []
-            for segid, load in self._vocabularies(reader):
+            segments = list(self._vocabularies(reader))
+            for segid, load in segments:
                 live.append(segid)
                 if not vocabulary.is_derived(self.index_dir, segid, SURFACE_FIELD):
                     load()
+            vocabulary.write_union(self.index_dir, segments)
         vocabulary.prune(self.index_dir, live)
 
     # -- writing ------------------------------------------------------------------
