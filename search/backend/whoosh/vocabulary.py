@@ -309,7 +309,7 @@ def save_arrays(path: Path, format: int, **arrays: np.ndarray) -> None:
     try:
         path.parent.mkdir(exist_ok=True)
         with open(tmp, "wb") as f:
-            np.savez(f, format=np.int32(format), **arrays)
+            np.savez(f, **{"format": np.int32(format), **arrays})
         os.replace(tmp, path)
     except OSError as exc:
         _log.debug("derived file %s not written: %s", path, exc)
