@@ -25,6 +25,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -309,7 +310,7 @@ def save_arrays(path: Path, format: int, **arrays: np.ndarray) -> None:
     try:
         path.parent.mkdir(exist_ok=True)
         with open(tmp, "wb") as f:
-            np.savez(f, **{"format": np.int32(format), **arrays})
+            cast(Any, np.savez)(f, format=np.int32(format), **arrays)  # its stub types **kwds as flags
         os.replace(tmp, path)
     except OSError as exc:
         _log.debug("derived file %s not written: %s", path, exc)
