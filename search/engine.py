@@ -143,7 +143,8 @@ class Engine:
         try:
             matches = snap.search(SearchRequest(
                 plan=plan, filters=filters, dates=dates, sort=sort, offset=offset, size=size, collapse=collapse,
-                facets=tuple(self.config["facets"]), recency=self._recency(snap) if sort == "relevance" else None,
+                facets=tuple(self.config["facets"]), facet_limit=collect.FACET_LIMIT,
+                recency=self._recency(snap) if sort == "relevance" else None,
                 budget=budget, cursor=paging))
         except Timeout as exc:
             raise Unavailable(f"{exc}; try fewer or more specific words", retry_after=5) from None

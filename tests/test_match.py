@@ -311,3 +311,20 @@ def test_the_shared_length_is_lucenes_one_byte_norm():
     assert all(norms.lucene(d) == d for d in set(decoded))
     assert all((n - d) / (n - 24) < 1 / 8 for n, d in enumerate(decoded) if n > 24)
     assert [norms.lucene(n) for n in (24, 31, 32, 33, 40, 41, 100, 1500)] == [24, 31, 32, 33, 40, 40, 96, 1432]
+
+
+def test_facet_counts_with_a_limit_are_the_head_of_the_full_counts():
+    from search.backend.whoosh.snapshot import Ordinals
+    from search.results import collect
+    rng = np.random.default_rng(3)
+    labels = [f"ort-{i}" for i in range(300)]
+    single = Ordinals(labels, rng.integers(-1, 300, size=5000).astype(np.int32))
+    pair_docs = np.sort(rng.integers(0, 5000, size=9000)).astype(np.int32)
+    multi = Ordinals(labels, rng.integers(0, 300, size=9000).astype(np.int32), pair_docs)
+    ids = np.flatnonzero(rng.random(5000) < 0.3).astype(np.int32)
+    for ords in (single, multi):
+        full = collect.count(ords, ids, 5000)
+        head = collect.count(ords, ids, 5000, limit=20)
+        assert head.items == full.items[:20] and len(full.items) > 20
+        assert all(head.get(label) == full.get(label) for label in labels)  # selected values beyond the head
+        assert head.get("nowhere") == 0

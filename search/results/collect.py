@@ -8,6 +8,7 @@ matching document.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -32,16 +33,23 @@ class Ordinals(Protocol):
 
 @dataclass(frozen=True)
 class Counts:
-    """Matches per label, most frequent first (ties: first matching document first)."""
+    """Matches per label, most frequent first (ties: first matching document first): every label with a
+    match, or the first ``limit`` of them when counted with a limit, and then ``rest`` answers for the
+    others (a selected value listed although it is not among the most frequent)."""
 
     items: list[tuple[str, int]]
+    rest: Callable[[str], int] | None = None
 
     def get(self, label: str) -> int:
-        return dict(self.items).get(label, 0)
+        found = dict(self.items).get(label)
+        if found is not None:
+            return found
+        return self.rest(label) if self.rest is not None else 0
 
 
-def count(ords: Ordinals, ids: np.ndarray, n_docs: int) -> Counts:
-    """How many of the documents ``ids`` (ascending) hold each label of a column."""
+def count(ords: Ordinals, ids: np.ndarray, n_docs: int, limit: int | None = None) -> Counts:
+    """How many of the documents ``ids`` (ascending) hold each label of a column (the ``limit`` most
+    frequent, if given: a location column has thousands of labels, and a results page shows twenty)."""
     if ords.docs is None:
         values = ords.ords[ids]
         values = values[values >= 0]
@@ -57,7 +65,17 @@ def count(ords: Ordinals, ids: np.ndarray, n_docs: int) -> Counts:
     first = np.empty(len(ords.labels), dtype=np.int64)
     first[values[::-1]] = np.arange(len(values) - 1, -1, -1)  # the last write wins: each label's first match
     order = labels[np.lexsort((first[labels], -counts[labels]))]
-    return Counts([(ords.labels[i], int(counts[i])) for i in order])
+    if limit is None or len(order) <= limit:
+        return Counts([(ords.labels[i], int(counts[i])) for i in order.tolist()])
+    return Counts([(ords.labels[i], int(counts[i])) for i in order[:limit].tolist()],
+                  rest=lambda label: _label_count(ords.labels, counts, label))
+
+
+def _label_count(labels: list[str], counts: np.ndarray, label: str) -> int:
+    try:
+        return int(counts[labels.index(label)])
+    except ValueError:
+        return 0
 
 
 def listing(counts: Counts, selected: list[str], limit: int = FACET_LIMIT) -> list[FacetValue]:

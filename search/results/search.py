@@ -51,6 +51,7 @@ class SearchRequest:
     size: int = 10
     collapse: bool = False
     facets: tuple[str, ...] = ()
+    facet_limit: int | None = None  # labels per facet counted out (None: all; selected ones are always there)
     histogram: bool = True
     recency: Recency | None = None
     budget: Budget = field(default_factory=Budget)
@@ -104,7 +105,7 @@ def run(src: Source, req: SearchRequest) -> Matches:
             if date_ids is not None:
                 base = restrict(base, date_ids, keep=True)
         column, multi = FACET_COLUMNS[name]
-        facets[name] = collect.count(src.ordinals(column, multi), base.ids, src.n)
+        facets[name] = collect.count(src.ordinals(column, multi), base.ids, src.n, req.facet_limit)
     months, years = collect.histogram(src.ordinals("month"), matched.ids, src.n) if req.histogram else ([], [])
     keys = collect.story_keys(src.ordinals("story"), matched.ids) if req.collapse else None
     stories = len(np.unique(keys)) if keys is not None and len(keys) else 0
