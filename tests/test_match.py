@@ -328,3 +328,14 @@ def test_facet_counts_with_a_limit_are_the_head_of_the_full_counts():
         assert head.items == full.items[:20] and len(full.items) > 20
         assert all(head.get(label) == full.get(label) for label in labels)  # selected values beyond the head
         assert head.get("nowhere") == 0
+
+
+def test_keys_of_some_documents_are_those_a_mask_over_every_key_keeps():
+    from search.results.match import keys_in, member
+    rng = np.random.default_rng(5)
+    docs_of_keys = np.sort(rng.integers(0, 3000, size=40000))
+    keys = np.unique((docs_of_keys.astype(np.int64) << 32) | rng.integers(0, 900, size=40000))
+    for count in (0, 1, 7, 300, 2900):  # the binary searches, and the pass for most documents
+        docs = np.unique(rng.integers(0, 3100, size=count)).astype(np.int32)
+        expected = keys[member(keys >> 32, docs, 3100)] if len(docs) else keys[:0]
+        assert np.array_equal(keys_in(keys, docs), expected), count

@@ -29,6 +29,8 @@ class Ordinals(Protocol):
     def ords(self) -> np.ndarray: ...
     @property
     def docs(self) -> np.ndarray | None: ...
+    @property
+    def shifted(self) -> np.ndarray: ...  # ords + 1 (0: no value), for a single-valued column
 
 
 @dataclass(frozen=True)
@@ -50,21 +52,24 @@ class Counts:
 def count(ords: Ordinals, ids: np.ndarray, n_docs: int, limit: int | None = None) -> Counts:
     """How many of the documents ``ids`` (ascending) hold each label of a column (the ``limit`` most
     frequent, if given: a location column has thousands of labels, and a results page shows twenty)."""
-    if ords.docs is None:
-        values = ords.ords[ids]
-        values = values[values >= 0]
+    if ords.docs is None:  # ordinal + 1 per document, 0 for none: no pass to drop the documents without
+        values = ords.shifted[ids]
+        docs = ids
     else:
         hit = np.zeros(n_docs, dtype=bool)
         hit[ids] = True
         inside = hit[ords.docs]
-        values = ords.ords[inside]
-    if not len(values):
-        return Counts([])
-    counts = np.bincount(values, minlength=len(ords.labels))
+        values = ords.ords[inside] + 1
+        docs = ords.docs[inside]
+    counts = np.bincount(values, minlength=len(ords.labels) + 1)
+    counts[0] = 0
     labels = np.flatnonzero(counts)
-    first = np.empty(len(ords.labels), dtype=np.int64)
-    first[values[::-1]] = np.arange(len(values) - 1, -1, -1)  # the last write wins: each label's first match
-    order = labels[np.lexsort((first[labels], -counts[labels]))]
+    if not len(labels):
+        return Counts([])
+    first = np.empty(len(counts), dtype=docs.dtype)
+    first[values[::-1]] = docs[::-1]  # the last write wins: each label's first matching document
+    order = labels[np.lexsort((first[labels], -counts[labels]))] - 1
+    counts = counts[1:]
     if limit is None or len(order) <= limit:
         return Counts([(ords.labels[i], int(counts[i])) for i in order.tolist()])
     return Counts([(ords.labels[i], int(counts[i])) for i in order[:limit].tolist()],

@@ -165,8 +165,7 @@ class Evaluator:
     def _phrase_docs(self, node: P.Phrase, docs: np.ndarray) -> np.ndarray:
         """Boolean per doc of ``docs``: the terms occur in order, each within ``slop`` of the previous."""
         if node.slop == 1:  # consecutive positions: shift the keys one position per word
-            keys = self.src.position_keys(node.field, node.terms[0])
-            keys = keys[member(keys >> 32, docs, self.n)]
+            keys = keys_in(self.src.position_keys(node.field, node.terms[0]), docs)
             for term in node.terms[1:]:
                 following = self.src.position_keys(node.field, term)
                 at = np.searchsorted(following, keys + 1)
@@ -322,6 +321,24 @@ def common(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(found), at[found]
 
 
+def keys_in(keys: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """The ``doc << 32 | position`` keys (sorted) of the documents ``docs`` (ascending): two binary searches
+    per document, where a mask over every key of a common word costs a pass over millions of positions."""
+    if not len(keys) or not len(docs):
+        return keys[:0]
+    if len(docs) * 64 > len(keys):  # most documents have the word: one pass is cheaper
+        return keys[member(keys >> 32, docs, int(max(docs[-1], keys[-1] >> 32)) + 1)]
+    starts = docs.astype(np.int64) << 32
+    lo = np.searchsorted(keys, starts)
+    hi = np.searchsorted(keys, starts + (1 << 32))
+    lengths = hi - lo
+    total = int(lengths.sum())
+    if not total:
+        return keys[:0]
+    at = np.repeat(lo - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)  # the ranges end to end
+    return keys[at]
+
+
 def member(values: np.ndarray, ids: np.ndarray, n: int) -> np.ndarray:
     """Boolean per value: it is one of ``ids`` (ascending document numbers below ``n``)."""
     if not len(ids) or not len(values):
@@ -385,8 +402,7 @@ def near_scores(src: Source, node: P.Near, among: np.ndarray | None, memo: dict 
         both, scores = both[inside], scores[inside]
     if not len(both):
         return EMPTY
-    first = src.position_keys(node.field, node.first)
-    first = first[member(first >> 32, both, src.n)]
+    first = keys_in(src.position_keys(node.field, node.first), both)
     second = src.position_keys(node.field, node.second)
     after = np.searchsorted(second, first + 1)  # the second word's next position after each of the first's
     inside = after < len(second)

@@ -21,7 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from itertools import islice
 from math import log
 from typing import Any
@@ -128,6 +128,11 @@ class Ordinals:
     ords: np.ndarray
     docs: np.ndarray | None = None
 
+    @cached_property
+    def shifted(self) -> np.ndarray:
+        """``ords + 1``: 0 for no value, so counting needs no pass to leave those documents out."""
+        return (self.ords + 1).astype(np.int32)
+
 
 class Snapshot:
     """The searchable state of one commit; every method is safe to call from several threads."""
@@ -212,7 +217,16 @@ class Snapshot:
         return found
 
     def position_keys(self, field: str, term: str) -> np.ndarray:
-        """Sorted ``doc << 32 | position`` keys of every occurrence of ``term`` in ``field``."""
+        """Sorted ``doc << 32 | position`` keys of every occurrence of ``term`` in ``field`` (the segments'
+        keys end to end, remembered per commit: a common word has millions)."""
+        key = (field, term, "keys")
+        hit = self._scored.get(key)
+        if hit is not None:
+            return hit
+        found = self._position_keys(field, term)
+        return self._scored.put(key, found, found.nbytes + 64)
+
+    def _position_keys(self, field: str, term: str) -> np.ndarray:
         parts = []
         fieldobj = self.schema[field] if field in self.schema else None
         if fieldobj is None:
