@@ -54,22 +54,26 @@ def count(ords: Ordinals, ids: np.ndarray, n_docs: int, limit: int | None = None
     frequent, if given: a location column has thousands of labels, and a results page shows twenty)."""
     if ords.docs is None:  # ordinal + 1 per document, 0 for none: no pass to drop the documents without
         values = ords.shifted[ids]
-        docs = ids
-    else:
+        counts = np.bincount(values, minlength=len(ords.labels) + 1)
+        counts[0] = 0
+        labels = np.flatnonzero(counts)
+        if not len(labels):
+            return Counts([])
+        first = np.empty(len(counts), dtype=ids.dtype)
+        first[values[::-1]] = ids[::-1]  # the last write wins: each label's first matching document
+        order = labels[np.lexsort((first[labels], -counts[labels]))] - 1
+        counts = counts[1:]
+    else:  # (document, ordinal) pairs in document order: the first matching pair
         hit = np.zeros(n_docs, dtype=bool)
         hit[ids] = True
-        inside = hit[ords.docs]
-        values = ords.ords[inside] + 1
-        docs = ords.docs[inside]
-    counts = np.bincount(values, minlength=len(ords.labels) + 1)
-    counts[0] = 0
-    labels = np.flatnonzero(counts)
-    if not len(labels):
-        return Counts([])
-    first = np.empty(len(counts), dtype=docs.dtype)
-    first[values[::-1]] = docs[::-1]  # the last write wins: each label's first matching document
-    order = labels[np.lexsort((first[labels], -counts[labels]))] - 1
-    counts = counts[1:]
+        values = ords.ords[hit[ords.docs]]
+        if not len(values):
+            return Counts([])
+        counts = np.bincount(values, minlength=len(ords.labels))
+        labels = np.flatnonzero(counts)
+        first = np.empty(len(ords.labels), dtype=np.int64)
+        first[values[::-1]] = np.arange(len(values) - 1, -1, -1)
+        order = labels[np.lexsort((first[labels], -counts[labels]))]
     if limit is None or len(order) <= limit:
         return Counts([(ords.labels[i], int(counts[i])) for i in order.tolist()])
     return Counts([(ords.labels[i], int(counts[i])) for i in order[:limit].tolist()],
