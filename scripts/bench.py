@@ -27,7 +27,8 @@ sampled sum over its process tree):
 3. Stichwort ``Indexer.index_paths(shards)`` with the default configuration's
    workers (2) - the index queries and HTTP then use;
 4. in-process query latency over 70 fixed queries (``benchlib/queryset.py``),
-   one warm-up round then ``--rounds`` rounds; Stichwort with and without
+   one warm-up round then ``--rounds`` rounds (each query through the variants
+   in turn, the order reversed every other round); Stichwort with and without
    highlights, the word/phrase queries also against the baseline;
 5. HTTP through the server ``stichwort serve`` runs at 1, 4 and 16 keep-alive
    clients, ``--http-seconds`` and ``--http-max-requests`` per level;
@@ -109,7 +110,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="Stichwort indexing worker counts, comma-separated (default: 1 and the configured default)",
     )
-    ap.add_argument("--rounds", type=int, default=3, help="measured rounds over the query set (default 3)")
+    ap.add_argument("--rounds", type=int, default=4,
+                    help="measured rounds over the query set (default 4: even, so both orders of the variants run)")
     ap.add_argument("--http-seconds", type=float, default=10.0, help="seconds per HTTP concurrency level (default 10)")
     ap.add_argument("--http-max-requests", type=int, default=20000, help="request cap per HTTP level (default 20000)")
     ap.add_argument("--http-clients", default=",".join(map(str, HTTP_LEVELS)), help="default 1,4,16")

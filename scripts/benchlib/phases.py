@@ -284,9 +284,13 @@ def queries(spec: dict) -> dict:
                 totals[name][q["label"]] = total
     samples: dict[str, dict[str, list[float]]] = {name: {} for name in variants}
     asked = {name: {q["label"] for q in qs} for name, (qs, _) in variants.items()}
-    for _ in range(rounds):  # each query through every variant in turn: the machine's load drifts, and a
-        for q in queryset:   # variant timed minutes after another would compare with another load
-            for name, (_, call) in variants.items():
+    forwards = list(variants.items())
+    for r in range(rounds):  # each query through every variant in turn: the machine's load drifts, and a
+        # variant timed minutes after another would compare with another load; the order turns round every
+        # other round, since the first variant to run a query pays for what the ones after it find cached
+        # (highlights first: 2.07 against 1.87 with highlights / without, in-process on 10,000 articles)
+        for q in queryset:
+            for name, (_, call) in forwards if r % 2 == 0 else forwards[::-1]:
                 if q["label"] not in asked[name] or q["label"] in errors.get(name, {}) \
                         or q["label"] in errors.get("stichwort", {}) and name.startswith("stichwort"):
                     continue
