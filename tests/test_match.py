@@ -339,3 +339,30 @@ def test_keys_of_some_documents_are_those_a_mask_over_every_key_keeps():
         docs = np.unique(rng.integers(0, 3100, size=count)).astype(np.int32)
         expected = keys[member(keys >> 32, docs, 3100)] if len(docs) else keys[:0]
         assert np.array_equal(keys_in(keys, docs), expected), count
+
+
+def test_facet_counts_and_their_order_are_a_straightforward_count():
+    """Counts per label, most first, ties by the first matching (document, value) pair: counted pair by pair."""
+    from collections import Counter
+
+    from search.backend.whoosh.snapshot import Ordinals
+    from search.results import collect
+    rng = np.random.default_rng(11)
+    labels = [f"quelle-{i}" for i in range(40)]
+    docs, ords = [], []
+    for doc in range(3000):  # none, one or several values a document, in the order they were given
+        for value in rng.choice(40, size=rng.choice([0, 1, 1, 1, 2, 3]), replace=False):
+            docs.append(doc)
+            ords.append(value)
+    multi = Ordinals(labels, np.array(ords, dtype=np.int32), np.array(docs, dtype=np.int32))
+    single = Ordinals(labels, rng.integers(-1, 40, size=3000).astype(np.int32))
+    for share in (0.01, 0.3, 0.9):
+        ids = np.flatnonzero(rng.random(3000) < share).astype(np.int32)
+        chosen = set(ids.tolist())
+        for o, pairs in ((multi, list(zip(docs, ords))), (single, list(enumerate(single.ords.tolist())))):
+            seen = [v for d, v in pairs if d in chosen and v >= 0]
+            count, first = Counter(seen), {}
+            for i, v in enumerate(seen):
+                first.setdefault(v, i)
+            expected = [(labels[v], c) for v, c in sorted(count.items(), key=lambda kv: (-kv[1], first[kv[0]]))]
+            assert collect.count(o, ids, 3000).items == expected, share

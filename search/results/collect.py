@@ -31,6 +31,7 @@ class Ordinals(Protocol):
     def docs(self) -> np.ndarray | None: ...
     @property
     def shifted(self) -> np.ndarray: ...  # ords + 1 (0: no value), for a single-valued column
+    def split(self, n_docs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
 
 
 @dataclass(frozen=True)
@@ -63,17 +64,26 @@ def count(ords: Ordinals, ids: np.ndarray, n_docs: int, limit: int | None = None
         first[values[::-1]] = ids[::-1]  # the last write wins: each label's first matching document
         order = labels[np.lexsort((first[labels], -counts[labels]))] - 1
         counts = counts[1:]
-    else:  # (document, ordinal) pairs in document order: the first matching pair
-        hit = np.zeros(n_docs, dtype=bool)
-        hit[ids] = True
-        values = ords.ords[hit[ords.docs]]
-        if not len(values):
-            return Counts([])
-        counts = np.bincount(values, minlength=len(ords.labels))
+    else:  # (document, ordinal) pairs in document order: ties go to the first matching pair
+        primary, pair, other_docs, other_values, other_pairs = ords.split(n_docs)
+        values = primary[ids]
+        counts = np.bincount(values, minlength=len(ords.labels) + 1)
+        first = np.full(len(counts), np.iinfo(np.int64).max)
+        first[values[::-1]] = pair[ids][::-1]
+        if len(other_docs) and len(ids):
+            at = np.minimum(np.searchsorted(ids, other_docs), len(ids) - 1)
+            inside = ids[at] == other_docs
+            more, more_pairs = other_values[inside], other_pairs[inside]
+            counts += np.bincount(more, minlength=len(counts))
+            later = np.full(len(counts), np.iinfo(np.int64).max)
+            later[more[::-1]] = more_pairs[::-1]
+            first = np.minimum(first, later)
+        counts[0] = 0
         labels = np.flatnonzero(counts)
-        first = np.empty(len(ords.labels), dtype=np.int64)
-        first[values[::-1]] = np.arange(len(values) - 1, -1, -1)
-        order = labels[np.lexsort((first[labels], -counts[labels]))]
+        if not len(labels):
+            return Counts([])
+        order = labels[np.lexsort((first[labels], -counts[labels]))] - 1
+        counts = counts[1:]
     if limit is None or len(order) <= limit:
         return Counts([(ords.labels[i], int(counts[i])) for i in order.tolist()])
     return Counts([(ords.labels[i], int(counts[i])) for i in order[:limit].tolist()],

@@ -133,6 +133,26 @@ class Ordinals:
         """``ords + 1``: 0 for no value, so counting needs no pass to leave those documents out."""
         return (self.ords + 1).astype(np.int32)
 
+    def split(self, n_docs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """A multi-valued column as each document's first value (ordinal + 1, 0 for none, and that pair's
+        number) plus the other pairs (documents, ordinals, pair numbers): most articles have one source,
+        so counting reads one array per document and a few extra pairs, not every pair of the commit."""
+        found = self.__dict__.get("_split")
+        if found is None or len(found[0]) != n_docs:
+            assert self.docs is not None  # multi-valued
+            docs = self.docs.astype(np.int64)
+            firsts = np.flatnonzero(np.r_[True, docs[1:] != docs[:-1]]) if len(docs) else docs[:0]
+            primary = np.zeros(n_docs, dtype=np.int32)
+            primary[docs[firsts]] = self.ords[firsts] + 1
+            pair = np.zeros(n_docs, dtype=np.int64)
+            pair[docs[firsts]] = firsts
+            rest = np.ones(len(docs), dtype=bool)
+            rest[firsts] = False
+            others = np.flatnonzero(rest)
+            found = (primary, pair, docs[others].astype(np.int32), self.ords[others] + 1, others)
+            self.__dict__["_split"] = found
+        return found
+
 
 class Snapshot:
     """The searchable state of one commit; every method is safe to call from several threads."""
