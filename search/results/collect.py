@@ -53,41 +53,38 @@ class Counts:
 def count(ords: Ordinals, ids: np.ndarray, n_docs: int, limit: int | None = None) -> Counts:
     """How many of the documents ``ids`` (ascending) hold each label of a column (the ``limit`` most
     frequent, if given: a location column has thousands of labels, and a results page shows twenty)."""
-    if ords.docs is None:  # ordinal + 1 per document, 0 for none: no pass to drop the documents without
+    size = len(ords.labels) + 1  # ordinal + 1 throughout: 0 for no value, counted and then dropped
+    if ords.docs is None:
         values = ords.shifted[ids]
-        counts = np.bincount(values, minlength=len(ords.labels) + 1)
-        counts[0] = 0
-        labels = np.flatnonzero(counts)
-        if not len(labels):
-            return Counts([])
-        first = np.empty(len(counts), dtype=ids.dtype)
-        first[values[::-1]] = ids[::-1]  # the last write wins: each label's first matching document
-        order = labels[np.lexsort((first[labels], -counts[labels]))] - 1
-        counts = counts[1:]
+        counts = np.bincount(values, minlength=size)
+        first = _first(values, ids, size)  # ties: the first matching document
     else:  # (document, ordinal) pairs in document order: ties go to the first matching pair
         primary, pair, other_docs, other_values, other_pairs = ords.split(n_docs)
         values = primary[ids]
-        counts = np.bincount(values, minlength=len(ords.labels) + 1)
-        first = np.full(len(counts), np.iinfo(np.int64).max)
-        first[values[::-1]] = pair[ids][::-1]
+        counts = np.bincount(values, minlength=size)
+        first = _first(values, pair[ids], size)
         if len(other_docs) and len(ids):
             at = np.minimum(np.searchsorted(ids, other_docs), len(ids) - 1)
             inside = ids[at] == other_docs
-            more, more_pairs = other_values[inside], other_pairs[inside]
-            counts += np.bincount(more, minlength=len(counts))
-            later = np.full(len(counts), np.iinfo(np.int64).max)
-            later[more[::-1]] = more_pairs[::-1]
-            first = np.minimum(first, later)
-        counts[0] = 0
-        labels = np.flatnonzero(counts)
-        if not len(labels):
-            return Counts([])
-        order = labels[np.lexsort((first[labels], -counts[labels]))] - 1
-        counts = counts[1:]
+            counts += np.bincount(other_values[inside], minlength=size)
+            first = np.minimum(first, _first(other_values[inside], other_pairs[inside], size))
+    counts[0] = 0
+    labels = np.flatnonzero(counts)
+    if not len(labels):
+        return Counts([])
+    order = labels[np.lexsort((first[labels], -counts[labels]))] - 1
+    counts = counts[1:]
     if limit is None or len(order) <= limit:
         return Counts([(ords.labels[i], int(counts[i])) for i in order.tolist()])
     return Counts([(ords.labels[i], int(counts[i])) for i in order[:limit].tolist()],
                   rest=lambda label: _label_count(ords.labels, counts, label))
+
+
+def _first(values: np.ndarray, positions: np.ndarray, size: int) -> np.ndarray:
+    """Per value, the least of its ``positions`` (ascending): written backwards, the last write wins."""
+    first = np.full(size, np.iinfo(np.int64).max)
+    first[values[::-1]] = positions[::-1]
+    return first
 
 
 def _label_count(labels: list[str], counts: np.ndarray, label: str) -> int:
