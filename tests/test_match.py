@@ -341,6 +341,34 @@ def test_keys_of_some_documents_are_those_a_mask_over_every_key_keeps():
         assert np.array_equal(keys_in(keys, docs), expected), count
 
 
+def test_unions_and_intersections_of_sparse_and_dense_lists_are_plain_set_arithmetic():
+    """Both ways of each (binary searches for a few documents, arrays of the index's size for many) give what
+    sets and sums in plain Python give, scores added in part order."""
+    from search.results.match import Hits, _union_counted, common
+    rng = np.random.default_rng(7)
+    n = 20000
+    for sizes in ((3, 40), (200, 900, 50), (15000, 9000), (12000, 300, 7000, 18000)):
+        ids = [np.sort(rng.choice(n, k, replace=False)).astype(np.int32) for k in sizes]
+        for zero in (False, True):  # a filter's hits score nothing
+            parts = [Hits(i, np.zeros(len(i)) if zero and j == 0 else rng.random(len(i)) + 0.01)
+                     for j, i in enumerate(ids)]
+            expected: dict[int, float] = {}
+            held: dict[int, int] = {}
+            for p in parts:
+                for d, sc in zip(p.ids.tolist(), p.scores.tolist()):
+                    expected[d] = expected.get(d, 0.0) + sc
+                    held[d] = held.get(d, 0) + 1
+            for counted in (False, True):
+                hits, counts = _union_counted(parts, n, counted=counted)
+                assert hits.ids.tolist() == sorted(expected), sizes
+                assert np.allclose(hits.scores, [expected[d] for d in sorted(expected)], rtol=1e-12)
+                assert counts is None if not counted else counts.tolist() == [held[d] for d in sorted(held)]
+        a, b = ids[0], ids[1]
+        both = sorted(set(a.tolist()) & set(b.tolist()))
+        ia, ib = common(a, b)
+        assert a[ia].tolist() == b[ib].tolist() == both, sizes
+
+
 def test_facet_counts_and_their_order_are_a_straightforward_count():
     """Counts per label, most first, ties by the first matching (document, value) pair: counted pair by pair."""
     from collections import Counter
@@ -356,13 +384,20 @@ def test_facet_counts_and_their_order_are_a_straightforward_count():
             ords.append(value)
     multi = Ordinals(labels, np.array(ords, dtype=np.int32), np.array(docs, dtype=np.int32))
     single = Ordinals(labels, rng.integers(-1, 40, size=3000).astype(np.int32))
+    skewed = Ordinals(labels, np.minimum(rng.geometric(0.3, size=3000) - 2, 39).astype(np.int32))  # counts all differ
+    one = Ordinals(["de"], np.zeros(3000, dtype=np.int32))  # one language, every article
+    some = Ordinals(["de"], np.where(rng.random(3000) < 0.5, 0, -1).astype(np.int32))
+    nothing = Ordinals([], np.full(3000, -1, dtype=np.int32))  # an archive without datelines
     for share in (0.01, 0.3, 0.9):
         ids = np.flatnonzero(rng.random(3000) < share).astype(np.int32)
         chosen = set(ids.tolist())
-        for o, pairs in ((multi, list(zip(docs, ords))), (single, list(enumerate(single.ords.tolist())))):
+        for o, pairs in ((multi, list(zip(docs, ords))), *((c, list(enumerate(c.ords.tolist())))
+                                                          for c in (single, skewed, one, some, nothing))):
             seen = [v for d, v in pairs if d in chosen and v >= 0]
             count, first = Counter(seen), {}
             for i, v in enumerate(seen):
                 first.setdefault(v, i)
-            expected = [(labels[v], c) for v, c in sorted(count.items(), key=lambda kv: (-kv[1], first[kv[0]]))]
+            expected = [(o.labels[v], c) for v, c in sorted(count.items(), key=lambda kv: (-kv[1], first[kv[0]]))]
             assert collect.count(o, ids, 3000).items == expected, share
+            assert collect.count(o, ids, 3000, limit=5).items == expected[:5], share
+            assert collect.histogram(o, ids, 3000)[0] == [{"key": k, "count": c} for k, c in sorted(expected)], share

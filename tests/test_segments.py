@@ -103,6 +103,42 @@ def test_compaction_merges_small_segments_and_keeps_deletions(corpus, tmp_path):
     assert segments.compact(open_index(index_dir, None), procs=2, max_segments=4) == 0, "nothing left to merge"
 
 
+def test_a_long_run_merges_between_batches_and_no_commit_merges(corpus, tmp_path, monkeypatch):
+    """Many batches: one new segment each until there are ``RUN_SEGMENTS``, then merged down to ``MAX_SEGMENTS``
+    before the next batch; every article findable as after a run in one batch."""
+    from search.backend.whoosh import segments
+    from search.backend.whoosh.store import open_index
+    from search.config import load_config
+    from search.engine import Engine
+    from search.index.indexer import Indexer
+    monkeypatch.setattr(segments, "MAX_SEGMENTS", 4)
+    monkeypatch.setattr(segments, "RUN_SEGMENTS", 8)
+    index_dir = tmp_path / "long"
+    config = load_config(index_dir=index_dir)
+    config.data["indexing"].update(workers=2, batch_size=15)  # 30 batches, one writer each (below MIN_SHARE)
+    counts: list[int] = []
+
+    def progress(p) -> None:
+        if p.stage == "reading":  # after each batch's commit
+            counts.append(len(open_index(index_dir, None)._segments()))
+
+    assert Indexer(config, progress=progress).index_paths([corpus]).added == 450
+    steps = [b - a for a, b in zip(counts, counts[1:]) if b != a]
+    assert len(counts) >= 30 and max(counts) < 8 and set(steps) == {1, 4 - 7}, counts
+    assert len(open_index(index_dir, None)._segments()) <= 4
+    one, long = _index(corpus, tmp_path / "one", 1), Engine(index_dir)
+    try:
+        for q in QUERIES:
+            a, b = one.search(q, size=100, collapse=False), long.search(q, size=100, collapse=False)
+            assert a["total"] == b["total"] and a["total"]["value"] > 0, q
+            found = [{h["id"] for p in range(1, 6) for h in e.search(q, size=100, page=p, collapse=False)["hits"]}
+                     for e in (one, long)]
+            assert found[0] == found[1] and len(found[0]) == a["total"]["value"], q
+    finally:
+        one.close()
+        long.close()
+
+
 def _postings(ix) -> dict:
     """Every (field, term) of a one-segment index: Whoosh's term statistics and its postings as read back."""
     out = {}

@@ -237,17 +237,17 @@ class FusedChain(Composable):
         if self._fold is None and self._algorithm is None:
             return words
         known = self._terms
-        new = [w for w in dict.fromkeys(words) if w not in known]
+        new = list(set(words).difference(known))
         if new:
             if len(known) + len(new) > MAX_KNOWN_TERMS:
                 known.clear()
-            folded = [self._fold(w) for w in new] if self._fold is not None else new
+            folded = list(map(self._fold, new)) if self._fold is not None else new
             if self._algorithm is not None:
                 if self._stemmer is None:
                     self._stemmer = Stemmer.Stemmer(self._algorithm, 100_000)
                 folded = self._stemmer.stemWords(folded)
             known.update(zip(new, folded))
-        return [known[w] for w in words]
+        return list(map(known.__getitem__, words))
 
 
 def _count_postings(texts: list[str], positions: list[int], parts: list[bool | None]

@@ -42,18 +42,21 @@ _SINGULAR_TO_PLURAL = {
 #: With the genitive (and the plural in -s some of them also have): "Zentrums", "Kontos", "Dramas".
 PLURAL_OF = {**_SINGULAR_TO_PLURAL,
              **{s + "s": p for s, p in _SINGULAR_TO_PLURAL.items() if s.endswith(("um", "on", "o", "a"))}}
-_LENGTHS = sorted({len(s) for s in PLURAL_OF}, reverse=True)
-_LAST_LETTERS = tuple({s[-1] for s in PLURAL_OF})
+#: Last two letters -> the lengths of the listed singulars ending in them, longest first: most words
+#: are turned away by one look-up ("-ismus" ends in "us", which "virus" lists).
+_LENGTHS_BY_END = {end: sorted({len(s) for s in PLURAL_OF if s.endswith(end)}, reverse=True)
+                   for end in {s[-2:] for s in PLURAL_OF}}
 
 
 def plural_form(word: str) -> str:
     """``word`` (folded, lower-case) with a listed singular at its end written as its plural; any -ismus as
     -ismen ("rassismus" -> "rassismen"); other words unchanged."""
-    if not word.endswith(_LAST_LETTERS):
+    lengths = _LENGTHS_BY_END.get(word[-2:])
+    if lengths is None:
         return word
     if word.endswith("ismus"):
         return word[:-5] + "ismen"
-    for n in _LENGTHS:
+    for n in lengths:
         if n <= len(word):
             plural = PLURAL_OF.get(word[-n:])
             if plural is not None:

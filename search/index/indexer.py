@@ -35,7 +35,7 @@ from search.index import records
 from search.index.ids import Claims
 from search.index.jobs import FAILED, READ, REPORT, UNCHANGED, Piece, detect_language
 from search.index.pool import ParsePool
-from search.index.stories import StoryAssigner
+from search.index.stories import StoryAssigner, StoryTerms
 from search.index.summary import FileReport, Progress, Summary
 from search.index.versions import DAMAGED, PARTIAL, FileVersions, Versions, key
 from search.ingest import Limits, SourceFile, discover
@@ -133,7 +133,7 @@ class _File:
 class _Pending:
     file: _File
     article: Article
-    terms: Counter | None
+    terms: StoryTerms | None
     update: bool
 
 
@@ -251,6 +251,7 @@ class _Run:
             if piece.status == READ:
                 if len(self.batch) >= self.indexer.batch_size:  # before, not after: see _end
                     self._flush()
+                self._learn_vocabulary([article])  # as it comes, while the parse pool reads on
                 self.batch.append(_Pending(f, article, tf, verdict.update))
                 self.progress.articles += 1
         if piece.last:
@@ -292,13 +293,12 @@ class _Run:
 
     # -- batches ------------------------------------------------------------------
     def _flush(self) -> None:
-        """Prepare the gathered batch (vocabulary, stories, records) while the previous one is still
-        being written, then commit that one and hand this one to the store."""
+        """Prepare the gathered batch (stories, records; its words were learned as it was gathered) while
+        the previous one is still being written, then commit that one and hand this one to the store."""
         batch, self.batch = self.batch, []
         ending, self.ending = self.ending, []
         if not batch and not ending:
             return
-        self._learn_vocabulary([p.article for p in batch])
         signed = self.stories.assign([(p.article, p.terms) for p in batch])
         credit, out = _Credit(), WriteBatch()
         last: dict[_File, int] = {}  # each file's last record in this batch

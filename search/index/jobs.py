@@ -9,7 +9,6 @@ bad input: an unexpected error costs the one record (or file) it happened on.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from dataclasses import dataclass, field
 
 from search.index import stories
@@ -29,7 +28,7 @@ class Piece:
 
     source: SourceFile
     items: list[Article | ReadFailure] = field(default_factory=list)
-    terms: list[Counter | None] = field(default_factory=list)  # story terms, aligned with items (READ only)
+    terms: list[stories.StoryTerms | None] = field(default_factory=list)  # aligned with items (READ only)
     status: str = READ
     digest: str = ""
     last: bool = True  # the file's last piece
@@ -114,10 +113,10 @@ def read_chunk(job: ChunkJob) -> Piece:
     return piece
 
 
-def prepare(items: list[Article | ReadFailure]) -> list[Counter | None]:
+def prepare(items: list[Article | ReadFailure]) -> list[stories.StoryTerms | None]:
     """Each article's language (when its metadata names none) and story terms; an article whose
     preparation fails becomes a failure in place."""
-    terms: list[Counter | None] = []
+    terms: list[stories.StoryTerms | None] = []
     for i, item in enumerate(items):
         if not isinstance(item, Article):
             terms.append(None)

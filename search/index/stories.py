@@ -236,17 +236,17 @@ def fingerprint(article: Article) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
 
 
-def lead_terms(article: Article) -> Counter:
-    """The terms of the lead (title twice, teaser, the body's first ``LEAD_CHARS``)."""
-    text = f"{article.title}\n{article.title}\n{article.teaser}\n{article.body[:LEAD_CHARS]}"
-    return analysis.signature_counts(analysis.language_of(article.language), text)
+#: An article's story terms and its lead's: what ``story_terms`` gives.
+StoryTerms = tuple[Counter, Counter]
 
 
-def story_terms(article: Article) -> Counter:
-    """The terms same-story detection and related coverage compare (the title counts twice).
-    The parse pool works them out, ahead of and apart from the writer."""
-    text = f"{article.title}\n{article.title}\n{article.teaser}\n{article.body[:6000]}"
-    return analysis.signature_counts(analysis.language_of(article.language), text)
+def story_terms(article: Article) -> StoryTerms:
+    """The terms same-story detection and related coverage compare (the title counts twice), and
+    those of the lead (title twice, teaser, the body's first ``LEAD_CHARS``).  The parse pool
+    works them out, ahead of and apart from the writer, whose single process they would queue in."""
+    lang, head = analysis.language_of(article.language), f"{article.title}\n{article.title}\n{article.teaser}\n"
+    return (analysis.signature_counts(lang, head + article.body[:6000]),
+            analysis.signature_counts(lang, head + article.body[:LEAD_CHARS]))
 
 
 class StoryAssigner:
@@ -265,14 +265,13 @@ class StoryAssigner:
         self._slots: dict[str, int] = {}  # the run memory slot of each article the run signed
         self._copies: dict[int, str] = {}  # body fingerprint -> the first article of the run with that body
 
-    def assign(self, batch: list[tuple[Article, Counter | None]]) -> list[Signed | None]:
+    def assign(self, batch: list[tuple[Article, StoryTerms | None]]) -> list[Signed | None]:
         """Each article's signature and story (None for one whose terms could not be worked out)."""
         run = self.run
         tfs: list[tuple[str, Counter, Counter] | None] = []
-        for article, tf in batch:
+        for article, given in batch:
             try:
-                tf = story_terms(article) if tf is None else tf
-                lead = lead_terms(article)
+                tf, lead = story_terms(article) if given is None else given
             except Exception:  # noqa: BLE001 - one hostile article costs itself only
                 tfs.append(None)
                 continue
@@ -281,11 +280,11 @@ class StoryAssigner:
         n_docs = run.n_docs + self.index_docs
         signed: list[Signed | None] = []
         idfs: dict[str, dict[str, float]] = {}  # per language: document frequencies stand still within a batch
-        for (article, _), terms in zip(batch, tfs):
-            if terms is None:
+        for (article, _), prepared in zip(batch, tfs):
+            if prepared is None:
                 signed.append(None)
                 continue
-            lang, tf, lead = terms
+            lang, tf, lead = prepared
             known = idfs.setdefault(lang, {})
             for t in [t for t in (*tf, *lead) if t not in known]:
                 known[t] = idf(self._df(lang, t), n_docs)

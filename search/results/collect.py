@@ -31,6 +31,8 @@ class Ordinals(Protocol):
     def docs(self) -> np.ndarray | None: ...
     @property
     def shifted(self) -> np.ndarray: ...  # ords + 1 (0: no value), for a single-valued column
+    @property
+    def uniform(self) -> bool: ...  # one label, held by every document
     def split(self, n_docs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
 
 
@@ -52,32 +54,56 @@ class Counts:
 
 def count(ords: Ordinals, ids: np.ndarray, n_docs: int, limit: int | None = None) -> Counts:
     """How many of the documents ``ids`` (ascending) hold each label of a column (the ``limit`` most
-    frequent, if given: a location column has thousands of labels, and a results page shows twenty)."""
-    size = len(ords.labels) + 1  # ordinal + 1 throughout: 0 for no value, counted and then dropped
-    if ords.docs is None:
-        values = ords.shifted[ids]
-        counts = np.bincount(values, minlength=size)
-        first = _first(values, ids, size)  # ties: the first matching document
-    else:  # (document, ordinal) pairs in document order: ties go to the first matching pair
-        primary, pair, other_docs, other_values, other_pairs = ords.split(n_docs)
-        values = primary[ids]
-        counts = np.bincount(values, minlength=size)
-        first = _first(values, pair[ids], size)
-        if len(other_docs) and len(ids):
-            at = np.minimum(np.searchsorted(ids, other_docs), len(ids) - 1)
-            inside = ids[at] == other_docs
-            counts += np.bincount(other_values[inside], minlength=size)
-            first = np.minimum(first, _first(other_values[inside], other_pairs[inside], size))
-    counts[0] = 0
+    frequent, if given: a location column has thousands of labels, and a results page shows twenty).
+    Where the ``limit`` most frequent labels' counts all differ, their order needs no first documents."""
+    if not ords.labels or not len(ids):
+        return Counts([])
+    counts, firsts = _tally(ords, ids, n_docs)
     labels = np.flatnonzero(counts)
     if not len(labels):
         return Counts([])
-    order = labels[np.lexsort((first[labels], -counts[labels]))] - 1
+    if _tied(counts.take(labels), limit):
+        order = labels[np.lexsort((firsts().take(labels), -counts.take(labels)))] - 1
+    else:
+        order = labels[np.argsort(-counts.take(labels))] - 1
     counts = counts[1:]
     if limit is None or len(order) <= limit:
         return Counts([(ords.labels[i], int(counts[i])) for i in order.tolist()])
     return Counts([(ords.labels[i], int(counts[i])) for i in order[:limit].tolist()],
                   rest=lambda label: _label_count(ords.labels, counts, label))
+
+
+def _tally(ords: Ordinals, ids: np.ndarray, n_docs: int) -> tuple[np.ndarray, Callable[[], np.ndarray]]:
+    """Matches per ordinal + 1 (0, no value, counted as none), and how to find each one's first matching
+    document (or pair), which only ties need."""
+    size = len(ords.labels) + 1
+    if ords.uniform:
+        return np.array([0, len(ids)]), lambda: np.array([np.iinfo(np.int64).max, ids[0]])
+    if ords.docs is None:
+        values = ords.shifted.take(ids)
+        counts = np.bincount(values, minlength=size)
+        counts[0] = 0
+        return counts, lambda: _first(values, ids, size)
+    # (document, ordinal) pairs in document order: a document's first value, then the few other pairs
+    primary, pair, other_docs, other_values, other_pairs = ords.split(n_docs)
+    values = primary.take(ids)
+    counts = np.bincount(values, minlength=size)
+    if len(other_docs):
+        at = np.minimum(np.searchsorted(ids, other_docs), len(ids) - 1)
+        inside = ids.take(at) == other_docs
+        other_values, other_pairs = other_values[inside], other_pairs[inside]
+        counts += np.bincount(other_values, minlength=size)
+    counts[0] = 0
+    return counts, lambda: np.minimum(_first(values, pair.take(ids), size), _first(other_values, other_pairs, size))
+
+
+def _tied(counts: np.ndarray, limit: int | None) -> bool:
+    """Whether two of the labels listed (all, or the ``limit`` most frequent and those tied with the last of
+    them) have the same count, so that their order needs each one's first matching document."""
+    if limit is not None and len(counts) > limit:
+        counts = counts[counts >= np.partition(counts, len(counts) - limit)[len(counts) - limit]]
+    listed = counts.tolist()
+    return len(set(listed)) < len(listed)
 
 
 def _first(values: np.ndarray, positions: np.ndarray, size: int) -> np.ndarray:
@@ -105,7 +131,10 @@ def listing(counts: Counts, selected: list[str], limit: int = FACET_LIMIT) -> li
 
 def histogram(months: Ordinals, ids: np.ndarray, n_docs: int) -> tuple[list[HistogramBucket], list[HistogramBucket]]:
     """Matches per month (``YYYY-MM``) and per year, in time order, empty keys left out."""
-    per_month = dict(count(months, ids, n_docs).items)
+    per_month: dict[str, int] = {}
+    if months.labels and len(ids):
+        counts = _tally(months, ids, n_docs)[0][1:]
+        per_month = {months.labels[i]: int(counts[i]) for i in np.flatnonzero(counts).tolist()}
     per_year: dict[str, int] = {}
     for key, n in per_month.items():
         per_year[key[:4]] = per_year.get(key[:4], 0) + n

@@ -224,13 +224,12 @@ class Evaluator:
         parts = [self._eval(c, None) for c in node.children]
         if len(parts) == 1:
             return parts[0]
-        total = _union(parts, self.n)
-        if any(not len(p) for p in parts) or not len(total):
+        if any(not len(p) for p in parts):
+            return _union(parts, self.n)
+        total, held = _union_counted(parts, self.n, counted=True)
+        if not len(total):
             return total
-        count = np.zeros(self.n, dtype=np.int16)
-        for p in parts:
-            count[p.ids] += 1
-        every = count[total.ids] == len(parts)
+        every = held == len(parts)
         scores = total.scores.copy()
         scores[every] += scores[every] * node.bonus
         return Hits(total.ids, scores)
@@ -272,28 +271,46 @@ class Evaluator:
 # -- array operations ---------------------------------------------------------------------------------------
 def _union(parts: list[Hits], n: int, ids_only: bool = False) -> Hits:
     """Documents in any part; scores added in part order."""
+    return _union_counted(parts, n, ids_only)[0]
+
+
+def _union_counted(parts: list[Hits], n: int, ids_only: bool = False,
+                   counted: bool = False) -> tuple[Hits, np.ndarray | None]:
+    """``_union``, and with ``counted`` how many of the parts hold each document (else None).  Over a large
+    share of the index the documents are counted in arrays of the index's size; ``flatnonzero`` is given a
+    boolean array there, which it scans several times faster than a count."""
     parts = [p for p in parts if len(p)]
     if not parts:
-        return EMPTY
+        return EMPTY, (np.zeros(0, dtype=np.int64) if counted else None)
     if len(parts) == 1:
-        return parts[0]
+        return parts[0], (np.ones(len(parts[0]), dtype=np.int64) if counted else None)
     total = sum(len(p) for p in parts)
     if total * _DENSE_SHARE > n:
         every = np.concatenate([p.ids for p in parts])
-        ids = np.flatnonzero(np.bincount(every, minlength=n)).astype(np.int32)
-        if ids_only:
-            return Hits(ids, np.zeros(len(ids)))
+        scores = None if ids_only else np.concatenate([p.scores for p in parts])
         # one pass in part order: each document's scores are added in the order the parts give them
-        acc = np.bincount(every, weights=np.concatenate([p.scores for p in parts]), minlength=n)
-        return Hits(ids, acc[ids])
+        acc = None if scores is None else np.bincount(every, weights=scores, minlength=n)
+        seen = None
+        if counted:
+            seen = np.bincount(every, minlength=n)
+            ids = np.flatnonzero(seen > 0)
+        elif acc is not None and scores is not None and scores.min() > 0:  # a score marks a match
+            ids = np.flatnonzero(acc > 0)
+        else:
+            mask = np.zeros(n, dtype=bool)
+            mask[every] = True
+            ids = np.flatnonzero(mask)
+        hits = Hits(ids.astype(np.int32), np.zeros(len(ids)) if acc is None else acc[ids])
+        return hits, (None if seen is None else seen[ids])
     ids = np.concatenate([p.ids for p in parts])
     order = np.argsort(ids, kind="stable")
     ids = ids[order]
     first = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
+    held = np.diff(np.append(first, len(ids))) if counted else None
     if ids_only:
-        return Hits(ids[first], np.zeros(len(first)))
+        return Hits(ids[first], np.zeros(len(first))), held
     scores = np.concatenate([p.scores for p in parts])[order]
-    return Hits(ids[first], np.add.reduceat(scores, first))
+    return Hits(ids[first], np.add.reduceat(scores, first)), held
 
 
 def _intersect(parts: list[Hits]) -> Hits:
@@ -309,12 +326,19 @@ def _intersect(parts: list[Hits]) -> Hits:
 
 def common(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions in ``a`` and in ``b`` of the numbers both hold (both ascending, unique): a binary search per
-    number of the shorter one, where ``np.intersect1d`` sorts both again."""
+    number of the shorter one (or one table for long ones), where ``np.intersect1d`` sorts both again."""
     if len(a) > len(b):
         ib, ia = common(b, a)
         return ia, ib
     if not len(a) or not len(b):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    n = int(max(a[-1], b[-1])) + 1
+    if len(a) * 32 > n:  # both hold a good share of the index: a table of positions in ``b`` beats the searches
+        where = np.full(n, -1, dtype=np.int32)
+        where[b] = np.arange(len(b), dtype=np.int32)
+        ib = where.take(a)
+        found = ib >= 0
+        return np.flatnonzero(found), ib[found].astype(np.int64)
     at = np.searchsorted(b, a)
     at[at == len(b)] = len(b) - 1
     found = b[at] == a

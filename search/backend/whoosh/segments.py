@@ -14,7 +14,8 @@ batch's vocabulary, so they decompound exactly as the parent would.
 
 Segments multiply with every batch and each one costs every query a look-up,
 so ``compact`` merges the smallest ones (in parallel, the same way) once there
-are more than ``MAX_SEGMENTS``.  Deleted and replaced documents stay in their
+are more than ``MAX_SEGMENTS`` after a run, and during a long run once there
+are ``RUN_SEGMENTS``; a commit itself never merges.  Deleted and replaced documents stay in their
 segment until it is rewritten, so the same merge policy also rewrites a
 segment once ``RECLAIM_SHARE`` of it is deleted, and drops a segment with no
 live document at every commit; ``compact(full=True)`` (``stichwort compact``)
@@ -34,15 +35,19 @@ from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.reading import SegmentReader
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import length_to_byte
-from whoosh.writing import MERGE_SMALL, SegmentWriter
+from whoosh.writing import SegmentWriter
 
 from search.backend.base import Record
+from search.backend.whoosh import vocabulary
 from search.backend.whoosh.schema import document, fused_items
 from search.backend.whoosh.store import open_index
+from search.index.fields import SURFACE_FIELD
 from search.processes import fork_pool, stop
 
 MIN_SHARE = 100     # documents per worker below which forking costs more than it saves
 MAX_SEGMENTS = 24   # more than this after a run: merge the smallest (a bulk run of 100,000 makes 20)
+RUN_SEGMENTS = 2 * MAX_SEGMENTS  # this many during a run: merge the smallest down to MAX_SEGMENTS before the next
+                                 # batch (each article is merged about once in a run of a million)
 RECLAIM_SHARE = 0.3  # a segment with this share of its documents deleted is rewritten after a run
 INLINE = 8          # posting lists shorter than this live in the term table (most terms occur in a few
                     # articles); whoosh-reloaded 2.7.5 cannot inline (it calls a misspelt ``set_inline``)
@@ -140,9 +145,15 @@ class Writer(SegmentWriter):
         self._create_columns()
         self.perdocwriter.close()
         lengths = _Lengths(self.per_document_reader())
+        folder = getattr(self.storage, "folder", None)
         try:
             for fieldname in sorted(self.pool.fields):
-                self._write_field(fieldname, self.pool.fields[fieldname], lengths.column(fieldname))
+                terms = self.pool.fields[fieldname]
+                ordered = sorted(terms)
+                self._write_field(fieldname, terms, ordered, lengths.column(fieldname))
+                if fieldname == SURFACE_FIELD and folder is not None:  # in the worker, not after the commit
+                    vocabulary.keep_vocabulary(folder, self.newsegment.segment_id(), fieldname, ordered,
+                                               [len(terms[t]) for t in ordered])
         finally:
             lengths.close()
         self.fieldwriter.close()
@@ -154,13 +165,14 @@ class Writer(SegmentWriter):
             if field.column_type and not pdw._has_column(name):
                 pdw._create_column(name, field.column_type)
 
-    def _write_field(self, fieldname: str, terms: dict[bytes, list], length: list[int]) -> None:
-        """One field's terms in order: short lists straight into the term table, long ones in blocks."""
+    def _write_field(self, fieldname: str, terms: dict[bytes, list], ordered: list[bytes], length: list[int]) -> None:
+        """One field's terms in order (``ordered``): short lists straight into the term table, long ones
+        in blocks."""
         fw = self.fieldwriter
         fw.start_field(fieldname, self.schema[fieldname])
         fw._postwriter._write_block = partial(_write_block, fw._postwriter)
         table_add, fieldkey = fw._tindex.add, pack_ushort(fw._fieldid)
-        for btext in sorted(terms):
+        for btext in ordered:
             postings = terms[btext]
             if len(postings) < INLINE:
                 table_add(fieldkey + btext, _inline_entry(postings, length))
@@ -289,8 +301,11 @@ def live_segments(segments: list) -> list:
 
 
 def merge_policy(new: list):
-    """Whoosh's usual policy for the live segments there were, then ``new`` in batch order."""
-    return lambda writer, segments: MERGE_SMALL(writer, live_segments(segments)) + new
+    """The live segments there were, then ``new`` in batch order: a commit merges nothing.  Whoosh's usual
+    policy (``MERGE_SMALL``) merges in the committing process, a posting at a time, and once a run has made
+    some 22 segments it merges all of them into one at every batch (400 s at 130,000 articles, and longer
+    each time); merging is ``compact``'s, in parallel, between batches and after a run."""
+    return lambda writer, segments: live_segments(segments) + new
 
 
 class Batch:
@@ -352,8 +367,10 @@ def plan(segments: list, procs: int, max_segments: int = MAX_SEGMENTS, full: boo
     return [g for g in (ordered[i::procs] for i in range(procs)) if g]
 
 
-def compact(ix, procs: int, max_segments: int = MAX_SEGMENTS, full: bool = False) -> int:
-    """Merge segments (see ``plan``); the caller holds the write lock. Returns segments merged."""
+def compact(ix, procs: int, max_segments: int | None = None, full: bool = False) -> int:
+    """Merge segments (see ``plan``; ``max_segments`` defaults to ``MAX_SEGMENTS``); the caller holds the
+    write lock. Returns segments merged."""
+    max_segments = MAX_SEGMENTS if max_segments is None else max_segments
     if not plan(live_segments(list(ix._segments())), procs, max_segments, full) \
             and len(live_segments(list(ix._segments()))) == len(list(ix._segments())):
         return 0  # no writer at all: a cancelled one leaves its empty segment files until the next commit

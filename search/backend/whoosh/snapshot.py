@@ -129,6 +129,11 @@ class Ordinals:
     docs: np.ndarray | None = None
 
     @cached_property
+    def uniform(self) -> bool:
+        """Every document holds the one label (a one-language archive's language): counting needs no pass."""
+        return self.docs is None and len(self.labels) == 1 and bool(len(self.ords)) and int(self.ords.min()) == 0
+
+    @cached_property
     def shifted(self) -> np.ndarray:
         """``ords + 1``: 0 for no value, so counting needs no pass to leave those documents out."""
         return (self.ords + 1).astype(np.int32)

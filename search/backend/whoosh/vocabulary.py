@@ -285,6 +285,14 @@ def load_vocabulary(folder: str | Path | None, segid: str, leaf, fieldname: str)
     return vocab
 
 
+def keep_vocabulary(folder: str | Path, segid: str, fieldname: str, terms: list[bytes], df: list[int]) -> None:
+    """Write a new segment's derived file from what its writer has in memory (sorted UTF-8 terms, each
+    one's document count): what ``read_vocabulary`` would read back from its term table, without the
+    Python step per term after the commit."""
+    vocab = SegmentVocabulary.of(b"".join(t + b"\n" for t in terms), np.array(df, dtype=np.int32))
+    _save(_derived_path(Path(folder), segid, fieldname), vocab)
+
+
 def _save(path: Path, vocab: SegmentVocabulary) -> None:
     save_arrays(path, FORMAT, blob=np.frombuffer(vocab.blob, dtype=np.uint8), df=vocab.df)
 

@@ -193,6 +193,8 @@ class WhooshWriter:
         if batch is None:
             return False
         batch.commit()
+        if len(segments.live_segments(list(self.ix._segments()))) >= segments.RUN_SEGMENTS:
+            segments.compact(self.ix, self.workers)
         self._derive()
         return True
 
