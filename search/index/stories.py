@@ -26,6 +26,7 @@ from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from search import analysis
 from search.backend.base import IndexWriter
@@ -236,17 +237,22 @@ def fingerprint(article: Article) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
 
 
-#: An article's story terms and its lead's: what ``story_terms`` gives.
-StoryTerms = tuple[Counter, Counter]
+class StoryTerms(NamedTuple):
+    """What signing an article needs that depends on the article alone (``story_terms``)."""
+
+    terms: Counter  # title twice, teaser, the body's first 6,000 characters
+    lead: Counter   # title twice, teaser, the body's first ``LEAD_CHARS``
+    body: int | None  # the body's ``fingerprint`` (None: too short to tell a copy by)
 
 
 def story_terms(article: Article) -> StoryTerms:
-    """The terms same-story detection and related coverage compare (the title counts twice), and
-    those of the lead (title twice, teaser, the body's first ``LEAD_CHARS``).  The parse pool
-    works them out, ahead of and apart from the writer, whose single process they would queue in."""
+    """The terms same-story detection and related coverage compare (the title counts twice), those of
+    the lead, and the body's fingerprint.  The parse pool works them out, ahead of and apart from the
+    writer, whose single process they would queue in."""
     lang, head = analysis.language_of(article.language), f"{article.title}\n{article.title}\n{article.teaser}\n"
-    return (analysis.signature_counts(lang, head + article.body[:6000]),
-            analysis.signature_counts(lang, head + article.body[:LEAD_CHARS]))
+    return StoryTerms(analysis.signature_counts(lang, head + article.body[:6000]),
+                      analysis.signature_counts(lang, head + article.body[:LEAD_CHARS]),
+                      fingerprint(article) if len(article.body) >= COPY_CHARS else None)
 
 
 class StoryAssigner:
@@ -268,15 +274,15 @@ class StoryAssigner:
     def assign(self, batch: list[tuple[Article, StoryTerms | None]]) -> list[Signed | None]:
         """Each article's signature and story (None for one whose terms could not be worked out)."""
         run = self.run
-        tfs: list[tuple[str, Counter, Counter] | None] = []
+        tfs: list[tuple[str, StoryTerms] | None] = []
         for article, given in batch:
             try:
-                tf, lead = story_terms(article) if given is None else given
+                terms = story_terms(article) if given is None else given
             except Exception:  # noqa: BLE001 - one hostile article costs itself only
                 tfs.append(None)
                 continue
-            tfs.append((analysis.language_of(article.language), tf, lead))
-            run.count(tf)
+            tfs.append((analysis.language_of(article.language), terms))
+            run.count(terms.terms)
         n_docs = run.n_docs + self.index_docs
         signed: list[Signed | None] = []
         idfs: dict[str, dict[str, float]] = {}  # per language: document frequencies stand still within a batch
@@ -284,7 +290,7 @@ class StoryAssigner:
             if prepared is None:
                 signed.append(None)
                 continue
-            lang, tf, lead = prepared
+            lang, (tf, lead, body) = prepared
             known = idfs.setdefault(lang, {})
             for t in [t for t in (*tf, *lead) if t not in known]:
                 known[t] = idf(self._df(lang, t), n_docs)
@@ -293,8 +299,7 @@ class StoryAssigner:
                          source=(article.sources or [""])[0].lower(), lead=signature(lead, known, LEAD_TERMS))
             top = list(weights)[:CANDIDATE_TERMS]  # a signature lists its terms by weight, heaviest first
             candidates = run.candidates(doc, top)
-            copied = (self._copies.setdefault(fingerprint(article), doc.id) if len(article.body) >= COPY_CHARS
-                      else doc.id)
+            copied = self._copies.setdefault(body, doc.id) if body is not None else doc.id
             original = None
             if copied != doc.id:  # the same body again, maybe weeks later and retitled: the original's story
                 candidates.append(run.signed(self._slots[copied]))
