@@ -187,3 +187,39 @@ def test_our_writer_stores_what_whoosh_writes(corpus, tmp_path):
     # inline lists and blocks pickled with protocol 3 (Whoosh's protocol 2 spells out every bytes value)
     size = {name: sum(f.stat().st_size for f in (tmp_path / name).iterdir()) for name in made}
     assert size["ours"] < 0.9 * size["whoosh"], size  # 1.13 times Whoosh's with protocol 2
+
+
+def test_a_merge_stores_what_whoosh_merges(corpus, tmp_path):
+    """Merging term by term from the segments (a term's postings in memory at a time) stores what Whoosh's
+    own merge through its posting pool stores: every term's statistics and postings, deletions left out."""
+    import shutil
+
+    from whoosh.reading import SegmentReader
+    from whoosh.writing import SegmentWriter
+
+    from search.backend.whoosh import segments
+    from search.backend.whoosh.store import open_index
+    from search.config import load_config
+    from search.index.indexer import Indexer
+    index_dir = tmp_path / "i"
+    config = load_config(index_dir=index_dir)
+    config.data["indexing"].update(workers=2, batch_size=450)
+    for path in (corpus, _corpus(tmp_path / "b.jsonl", 450, "b")):
+        Indexer(config).index_paths([path])
+    assert Indexer(config).delete(["a3", "a100", "b449", "b0"]) == 4
+    shutil.copytree(index_dir, tmp_path / "whoosh")
+    assert len(open_index(index_dir, None)._segments()) == 4
+    assert segments.compact(open_index(index_dir, None), procs=1, full=True) == 4
+    ix = open_index(tmp_path / "whoosh", None)
+    writer = SegmentWriter(ix)
+    for segment in ix._segments():
+        reader = SegmentReader(ix.storage, ix.schema, segment)
+        writer.add_reader(reader)
+        reader.close()
+    writer.commit(mergetype=lambda w, segs: [])
+    ours, theirs = open_index(index_dir, None), open_index(tmp_path / "whoosh", None)
+    assert len(ours._segments()) == len(theirs._segments()) == 1 and ours.doc_count() == 896
+    mine, whooshs = _postings(ours), _postings(theirs)
+    assert len(mine) > 1000 and mine == whooshs
+    with ours.searcher() as a, theirs.searcher() as b:
+        assert [a.stored_fields(d) for d in range(896)] == [b.stored_fields(d) for d in range(896)]

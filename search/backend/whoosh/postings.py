@@ -60,6 +60,11 @@ def read_postings(leaf, fieldname: str, btext: bytes, with_values: bool = False)
         info = terms.term_info(fieldname, btext)
     except (TermNotFound, KeyError):
         return None
+    return term_postings(terms, info, with_values)
+
+
+def term_postings(terms, info, with_values: bool = False) -> Postings:
+    """The postings a term's ``W3TermInfo`` in the segment's term reader ``terms`` points to."""
     if info.is_inlined():
         ids, weights, values = info.inlined_postings()
         return Postings(np.asarray(ids, dtype=np.int32), np.asarray(weights, dtype=np.float32),
@@ -96,8 +101,14 @@ def _read_blocks(postfile, offset: int, length: int, with_values: bool) -> Posti
             weight_parts.append(np.full(count, weights, dtype=np.float32))
         else:
             weight_parts.append(np.asarray(weights, dtype=np.float32))
-        if with_values:
-            values.extend(vals if isinstance(vals, tuple) else (b"",) * count)
+        if with_values:  # Whoosh's ``_mini_values``: a tuple, fixed-size values joined, or None for none
+            if isinstance(vals, tuple):
+                values.extend(vals)
+            elif isinstance(vals, bytes) and vals:
+                width = len(vals) // count
+                values.extend(vals[i:i + width] for i in range(0, len(vals), width))
+            else:
+                values.extend((b"",) * count)
         pos += 4 + size
         if last:
             break
