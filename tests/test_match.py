@@ -401,3 +401,30 @@ def test_facet_counts_and_their_order_are_a_straightforward_count():
             assert collect.count(o, ids, 3000).items == expected, share
             assert collect.count(o, ids, 3000, limit=5).items == expected[:5], share
             assert collect.histogram(o, ids, 3000)[0] == [{"key": k, "count": c} for k, c in sorted(expected)], share
+
+
+@pytest.mark.parametrize("path", ["default", "dense", "sparse"])
+def test_related_candidates_are_the_like_querys_sums_without_the_excluded(any_engine, monkeypatch, path):
+    """The candidates ``related`` ranks: every document of the like-query's terms and the sum of its weighted
+    scores, the excluded documents left out, whether the sums go through an array of the index's size or not."""
+    from collections import defaultdict
+
+    from search.results import related
+    if path != "default":
+        monkeypatch.setattr(related, "_DENSE_SHARE", 10**9 if path == "dense" else 0)
+    state = any_engine._current()
+    snap, rng = state.snap, random.Random(5)
+    for docnum in rng.sample(range(snap.n), 8):
+        doc = {"language": state.display(docnum).display.get("language"), "signature": state.signatures.weights(docnum)}
+        for terms in (related.QUERY_TERMS, related.NEIGHBOUR_TERMS):
+            field, top = related.like_terms(doc, snap, terms)
+            sums: dict[int, float] = defaultdict(float)
+            for term, weight in top:
+                ids, scores = snap.scored(field, term)
+                for d, s in zip(ids.tolist(), scores.tolist()):
+                    sums[d] += s * weight
+            excluded = sorted({docnum, *rng.sample(sorted(sums), min(3, len(sums)))})
+            hits = related._candidates(snap, doc, np.array(excluded, dtype=np.int32), terms)
+            kept = sorted(d for d in sums if d not in excluded)
+            assert hits.ids.tolist() == kept
+            assert hits.scores.tolist() == pytest.approx([sums[d] for d in kept], rel=1e-12)
