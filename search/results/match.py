@@ -303,14 +303,20 @@ def _union_counted(parts: list[Hits], n: int, ids_only: bool = False,
         hits = Hits(ids.astype(np.int32), np.zeros(len(ids)) if acc is None else acc[ids])
         return hits, (None if seen is None else seen[ids])
     ids = np.concatenate([p.ids for p in parts])
+    return sum_by_document(ids, None if ids_only else np.concatenate([p.scores for p in parts]), counted)
+
+
+def sum_by_document(ids: np.ndarray, scores: np.ndarray | None,
+                    counted: bool = False) -> tuple[Hits, np.ndarray | None]:
+    """Postings end to end (``ids`` in any order) as one list: each document once, ascending, its scores added
+    in the order given (zeros without ``scores``); with ``counted`` how many postings each has."""
     order = np.argsort(ids, kind="stable")
     ids = ids[order]
     first = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
     held = np.diff(np.append(first, len(ids))) if counted else None
-    if ids_only:
+    if scores is None:
         return Hits(ids[first], np.zeros(len(first))), held
-    scores = np.concatenate([p.scores for p in parts])[order]
-    return Hits(ids[first], np.add.reduceat(scores, first)), held
+    return Hits(ids[first], np.add.reduceat(scores[order], first)), held
 
 
 def _intersect(parts: list[Hits]) -> Hits:
@@ -359,8 +365,13 @@ def keys_in(keys: np.ndarray, docs: np.ndarray) -> np.ndarray:
     total = int(lengths.sum())
     if not total:
         return keys[:0]
-    at = np.repeat(lo - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)  # the ranges end to end
-    return keys[at]
+    return keys[ranges(lo, lengths)]
+
+
+def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions ``starts[i]:starts[i] + lengths[i]`` of every range, end to end: each range's offset
+    repeated over its length, plus a running count (no Python step per range)."""
+    return np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))
 
 
 def member(values: np.ndarray, ids: np.ndarray, n: int) -> np.ndarray:

@@ -25,8 +25,7 @@ import numpy as np
 from search import analysis
 from search.index.fields import text_field
 from search.query import plan as P
-from search.results.match import _DENSE_SHARE, EMPTY, Hits, Source, restrict
-from search.results.match import _union as union
+from search.results.match import _DENSE_SHARE, EMPTY, Hits, Source, restrict, sum_by_document
 from search.results.rank import top_k
 from search.results.signatures import Signatures
 
@@ -71,14 +70,12 @@ def _candidates(src: Source, doc: dict, exclude: np.ndarray, terms: int) -> Hits
     ids = np.concatenate([ids for ids, _ in postings])
     weights = np.fromiter((w for _, w in top), dtype=np.float64, count=len(top))
     scores = np.concatenate([scores for _, scores in postings]) * np.repeat(weights, lengths)
-    if np.count_nonzero(lengths) > 1 and len(ids) * _DENSE_SHARE > src.n and scores.min() > 0:
+    if len(ids) * _DENSE_SHARE > src.n and scores.min() > 0:
         acc = np.bincount(ids, weights=scores, minlength=src.n)
         acc[exclude] = 0.0
         found = np.flatnonzero(acc > 0)  # a positive sum marks a match
         return Hits(found, acc[found])
-    cuts = np.cumsum(lengths)[:-1]
-    parts = [Hits(i, s) for i, s in zip(np.split(ids, cuts), np.split(scores, cuts)) if len(i)]
-    return restrict(union(parts, src.n) if len(parts) > 1 else parts[0], exclude, keep=False)
+    return restrict(sum_by_document(ids, scores)[0], exclude, keep=False)
 
 
 def nearest(src: Source, doc: dict, exclude: np.ndarray, depth: int, signatures: Signatures,

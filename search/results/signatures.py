@@ -17,6 +17,8 @@ from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
 
+from search.results.match import ranges
+
 CAPACITY = 8_000_000  # packed terms kept (12 bytes each: about 40,000 signatures); then the rows start afresh
 
 Vector = tuple[np.ndarray, np.ndarray]  # (ascending term numbers, weights)
@@ -130,10 +132,8 @@ class Signatures:
         qids, qvalues = query
         if not len(qids) or not total:
             return np.zeros(len(refs))
-        ends = np.cumsum(lengths)
-        starts = ends - lengths
-        # the rows end to end: each row's offset repeated over its length, plus a running count
-        gather = np.repeat(rows.start[at] - starts, lengths) + np.arange(total)
+        starts = np.cumsum(lengths) - lengths  # each row's first product
+        gather = ranges(rows.start[at], lengths)
         ids = rows.ids[gather]
         dense = self._dense(max(int(ids.max()), int(qids[-1])) + 1)
         dense[qids] = qvalues  # the query as a dense row: one gather gives every product (0 where absent)
