@@ -146,6 +146,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="run the phases whose cost per document does not depend on the corpus size (analysis "
         "floor, plain-Whoosh baseline, one-worker indexing) only at sizes up to N (default %(default)s)",
     )
+    ap.add_argument(
+        "--index-pairs",
+        type=int,
+        default=2,
+        metavar="K",
+        help="at the sizes of --per-doc-max and below, index K more times with plain Whoosh and Stichwort back "
+        "to back (alternating which goes first); the indexing ratio is the median over all pairs, so a drift "
+        "of the machine's speed between two runs does not decide it (default %(default)s)",
+    )
     ap.add_argument("--workdir", help="where derived corpora and indexes go (default: a new temp dir, removed after)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--profile", type=int, metavar="N", help="only profile Stichwort indexing of N docs (workers=1)")
@@ -439,6 +448,23 @@ def bench_size(
         out["stichwort"][f"workers_{w}"] = index_run(
             f"stichwort-w{w}", "stichwort", {"shards": shards, "index_dir": str(index_dirs[w]), "workers": w}, 0
         )
+    # 7. more back-to-back pairs of the two indexing runs the throughput ratio compares
+    if per_doc and args.index_pairs > 0 and out["baseline"].get("docs_per_s") and sw.get("docs_per_s"):
+        out["index_pairs"] = [{"baseline": out["baseline"]["docs_per_s"], "stichwort": sw["docs_per_s"]}]
+        for j in range(args.index_pairs):
+            runs = {
+                "stichwort": (f"stichwort-w{default_workers}", "stichwort", {"workers": default_workers}),
+                "baseline": ("baseline", "baseline", {}),
+            }
+            pair = {}
+            for name in ("stichwort", "baseline") if j % 2 == 0 else ("baseline", "stichwort"):
+                kind, phase, extra = runs[name]
+                scratch = size_dir / f"pair-{j}-{name}"
+                fig = index_run(kind, phase, {"shards": shards, "index_dir": str(scratch), **extra}, reserve)
+                shutil.rmtree(scratch, ignore_errors=True)
+                pair[name] = fig.get("docs_per_s")
+            if pair.get("baseline") and pair.get("stichwort"):
+                out["index_pairs"].append(pair)
     if not args.keep:
         local = [baseline_dir, tantivy_dir, size_dir / "opensearch-index", size_dir / "corpus"]
         for d in list(index_dirs.values()) + local:

@@ -1,6 +1,7 @@
 """scripts/bench.py end to end on 300 documents: it runs and its JSON is complete and sane (never timings)."""
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -156,3 +157,22 @@ def test_opensearch_backend_without_a_cluster_says_so(tmp_path):
     assert proc.returncode == 3, proc.stderr[-2000:]
     assert "no cluster" in proc.stderr and "does not answer" in proc.stderr
     assert not (tmp_path / "n300").exists()
+
+
+def test_a_large_derived_corpus_spreads_its_dates_over_years_keeping_weekday_time_and_zone():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from benchlib.corpus import ERA_DOCS, earlier, eras, synthesize
+    assert eras(ERA_DOCS) == 1 and eras(ERA_DOCS + 1) == 2 and eras(10 * ERA_DOCS) == 10
+    for given in ("2021-03-4", "2020-05-01T10:00:00+02:00", "2020-02-29T23:59:59"):
+        moved = earlier(given, 3)
+        day = datetime.date(*map(int, given[:10].rstrip("T").split("-")))
+        back = datetime.date.fromisoformat(moved[:10])
+        assert (day - back).days == 3 * 364 and back.weekday() == day.weekday()
+        assert moved[10:] == given[len(given.split("T")[0]):]  # the time and zone as they were
+    assert earlier("gestern", 2) == "gestern" and earlier(None, 2) is None and earlier("2020-01-01", 0) == "2020-01-01"
+    real = [{"id": f"r{i}", "title": f"T{i}", "body": f"Absatz {i}", "date": "2020-06-01", "sources": ["s.de"],
+             "category": None, "url": ""} for i in range(5)]
+    spread, kept = list(synthesize(real, 30, spread=3)), list(synthesize(real, 30))
+    assert [d["body"] for d in spread] == [d["body"] for d in kept]  # only the dates move
+    assert {d["date"] for d in kept} == {"2020-06-01"}
+    assert {d["date"] for d in spread} == {earlier("2020-06-01", k) for k in range(3)}

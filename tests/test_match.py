@@ -428,3 +428,20 @@ def test_related_candidates_are_the_like_querys_sums_without_the_excluded(any_en
             kept = sorted(d for d in sums if d not in excluded)
             assert hits.ids.tolist() == kept
             assert hits.scores.tolist() == pytest.approx([sums[d] for d in kept], rel=1e-12)
+
+
+@pytest.mark.parametrize("newest", [True, False])
+def test_the_first_hits_by_date_are_those_of_sorting_every_hit(newest):
+    """Ties of date, undated articles and k beyond the dated ones: the same first k as one full sort."""
+    from search.results.match import Hits
+    from search.results.rank import by_date
+    rng = np.random.default_rng(7)
+    micros = rng.integers(0, 40, 3_000).astype(np.int64) * 86_400_000_000  # many articles share a day
+    micros[rng.random(3_000) < 0.2] = -1  # undated
+    ids = np.sort(rng.choice(3_000, 2_000, replace=False)).astype(np.int32)
+    hits = Hits(ids, np.zeros(len(ids)))
+    when = micros[ids]
+    undated = when < 0
+    full = (np.lexsort((-ids.astype(np.int64), -when, undated)) if newest else np.lexsort((ids, when, undated)))
+    for k in (1, 10, 57, 1_700, 2_000, 5_000):
+        assert by_date(hits, micros, newest, k).ids.tolist() == ids[full[:k]].tolist()

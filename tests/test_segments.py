@@ -212,7 +212,7 @@ def test_a_merge_stores_what_whoosh_merges(corpus, tmp_path):
     assert segments.compact(open_index(index_dir, None), procs=1, full=True) == 4
     ix = open_index(tmp_path / "whoosh", None)
     writer = SegmentWriter(ix)
-    for segment in ix._segments():
+    for segment in sorted(ix._segments(), key=lambda s: s.doc_count_all()):  # compact's order: smallest first
         reader = SegmentReader(ix.storage, ix.schema, segment)
         writer.add_reader(reader)
         reader.close()

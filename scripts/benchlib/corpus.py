@@ -11,6 +11,8 @@ larger one; past the 12,000 real ones it is filled with synthetic articles.  Syn
   are the body's newline-separated lines),
 * title, date, source, category from other randomly chosen real articles
   (date, source and category travel together, so outlets keep their dates),
+  the date moved back by whole 52-week "eras" in a corpus of more than
+  ``ERA_DOCS`` articles (see ``eras``),
 * ``url`` https://synthetic.invalid/synth-<n>, language "de".
 
 The random generator is seeded (``SEED``), so a given N always yields the
@@ -28,11 +30,17 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 from dataclasses import dataclass
+from datetime import date as Date
+from datetime import timedelta
 from pathlib import Path
 
 SEED = 20261126
 FIELDS = ("id", "title", "body", "date", "sources", "category", "url", "language")
+ERA_DOCS = 120_000  # articles on the real corpus's 14 months of dates before synthetic ones move back a year
+ERA = timedelta(weeks=52)  # a year to the weekday
+_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
 @dataclass
@@ -66,8 +74,31 @@ def load_real(path: Path, limit: int | None = None, seed: int = SEED) -> list[di
     return [_record(json.loads(line)) for line in lines[:limit]]
 
 
-def synthesize(real: list[dict], count: int, seed: int = SEED):
-    """``count`` synthetic articles recombined from ``real`` (deterministic for a seed)."""
+def eras(n_docs: int) -> int:
+    """How many 52-week stretches a corpus of ``n_docs`` spreads its dates over.
+
+    The real articles cover 14 months; a million articles on those days would put 2,300 on each,
+    ten times what a newsroom publishes, and every same-story look-up would wade through them.
+    A real archive of a million articles covers about a decade: synthetic articles move back by
+    whole years so that no more than ``ERA_DOCS`` share the 14 months of one stretch."""
+    return max(1, -(-n_docs // ERA_DOCS))
+
+
+def earlier(date: str | None, years: int) -> str | None:
+    """``date`` ``years`` times 52 weeks earlier (the same weekday), its time and zone kept."""
+    found = _DAY.match(date or "")
+    if not years or found is None or date is None:
+        return date
+    try:
+        day = Date(*map(int, found.groups())) - years * ERA
+    except (ValueError, OverflowError):
+        return date
+    return day.isoformat() + date[found.end():]
+
+
+def synthesize(real: list[dict], count: int, seed: int = SEED, spread: int = 1):
+    """``count`` synthetic articles recombined from ``real`` (deterministic for a seed), their dates
+    spread over ``spread`` eras (synthetic article n in era n mod ``spread``)."""
     rng = random.Random(seed)
     paragraphs = [[p for p in r["body"].split("\n") if p.strip()] for r in real]
     with_text = [i for i, ps in enumerate(paragraphs) if ps]
@@ -78,7 +109,7 @@ def synthesize(real: list[dict], count: int, seed: int = SEED):
         body = "\n".join(rng.choice(paragraphs[d]) for d in donors)
         meta = real[rng.randrange(len(real))]
         title = real[rng.randrange(len(real))]["title"]
-        yield {"id": f"synth-{n}", "title": title, "body": body, "date": meta["date"],
+        yield {"id": f"synth-{n}", "title": title, "body": body, "date": earlier(meta["date"], n % spread),
                "sources": list(meta["sources"]), "category": meta["category"],
                "url": f"https://synthetic.invalid/synth-{n}", "language": "de"}
 
@@ -96,7 +127,7 @@ def derive(source: Path, n_docs: int, out_dir: Path, *, shard_mb: float = 16.0, 
     n_shards = min(n_shards, max(1, n_docs))
     per = -(-n_docs // n_shards)
     lines = itertools.chain(real_lines, (json.dumps(r, ensure_ascii=False) + "\n"
-                                         for r in synthesize(real, synth_count)))
+                                         for r in synthesize(real, synth_count, spread=eras(n_docs))))
     shards: list[Path] = []
     total = 0
     for i in range(n_shards):
@@ -110,7 +141,9 @@ def derive(source: Path, n_docs: int, out_dir: Path, *, shard_mb: float = 16.0, 
         shards.append(path)
     desc = (f"{len(real):,} real FANG-COVID articles (seeded shuffle)"
             + (f" + {synth_count:,} synthetic (paragraphs of different real articles recombined, "
-               f"ids synth-<n>, dates/sources drawn from real ones, seed {SEED})" if synth_count else "")
+               f"ids synth-<n>, dates/sources drawn from real ones"
+               + (f" and spread over {eras(n_docs)} years" if eras(n_docs) > 1 else "")
+               + f", seed {SEED})" if synth_count else "")
             + f"; {len(shards)} JSONL shards, {total / 1e6:.1f} MB")
     return Derived(n_docs, len(real), synth_count, shards, total, desc)
 

@@ -42,10 +42,15 @@ class Record(TypedDict):
 
 @dataclass
 class WriteBatch:
-    """Records to add and ids to delete, made durable together by one commit."""
+    """Records to add and ids to delete, made durable together by one commit.
 
-    records: list[Record] = field(default_factory=list)
+    ``records`` may be an iterator that makes them as it goes (the indexer signs a batch's stories while
+    the first records are being written): ``begin`` consumes it once, and reads ``delete_ids`` after it,
+    as making a record may add the id it replaces.  ``expected`` says about how many it brings."""
+
+    records: Iterable[Record] = field(default_factory=list)
     delete_ids: list[str] = field(default_factory=list)
+    expected: int = 0
 
 
 @dataclass

@@ -21,7 +21,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -35,7 +35,7 @@ from search.index import records
 from search.index.ids import Claims
 from search.index.jobs import FAILED, READ, REPORT, UNCHANGED, Piece, detect_language
 from search.index.pool import ParsePool
-from search.index.stories import StoryAssigner, StoryTerms
+from search.index.stories import Signed, StoryAssigner, StoryTerms
 from search.index.summary import FileReport, Progress, Summary
 from search.index.versions import DAMAGED, PARTIAL, FileVersions, Versions, key
 from search.ingest import Limits, SourceFile, discover
@@ -145,6 +145,7 @@ class _Credit:
     updated: Counter = field(default_factory=Counter)
     removed: Counter = field(default_factory=Counter)
     outcomes: dict = field(default_factory=dict)  # file -> (outcome, kept) of the files it completes
+    records: int = 0  # records handed to the store
 
     def apply(self) -> None:
         for counts, name in ((self.added, "added"), (self.updated, "updated"), (self.removed, "removed")):
@@ -166,7 +167,6 @@ class _Run:
         self.batch: list[_Pending] = []
         self.ending: list[_File] = []  # files whose end is handled with the next batch
         self.in_flight: _Credit | None = None
-        self.in_flight_articles = 0
         self.committed_anything = False
         self.claims: Claims | None = None
         self.vocabulary_learned = False
@@ -293,47 +293,73 @@ class _Run:
 
     # -- batches ------------------------------------------------------------------
     def _flush(self) -> None:
-        """Prepare the gathered batch (stories, records; its words were learned as it was gathered) while
-        the previous one is still being written, then commit that one and hand this one to the store."""
+        """Commit the batch in flight, then hand the gathered one to the store (its words were learned as it
+        was gathered), which writes its records while they are made: stories signed, records built."""
         batch, self.batch = self.batch, []
         ending, self.ending = self.ending, []
         if not batch and not ending:
             return
-        signed = self.stories.assign([(p.article, p.terms) for p in batch])
-        credit, out = _Credit(), WriteBatch()
-        last: dict[_File, int] = {}  # each file's last record in this batch
-        for p, sig in zip(batch, signed):
-            f = p.file
-            try:
-                if sig is None:
-                    raise ValueError("its same-story signature could not be worked out")
-                record = records.build(p.article, sig, key(f.name, f.digest, f.partial), self.indexer.languages, f.name)
-            except Exception as exc:  # noqa: BLE001 - one hostile article costs itself only
-                f.accepted.discard(p.article.id)
-                self._fail(f, ReadFailure(p.article.path or f.name, f"not indexed ({type(exc).__name__}: "
-                                                                    f"{str(exc)[:120]})", p.article.line), read=True)
-                continue
-            out.records.append(record)
-            if p.update:
-                out.delete_ids.append(p.article.id)
-            (credit.updated if p.update else credit.added)[f] += 1
-            last[f] = len(out.records) - 1
-        for f in ending:
-            self._finish_file(f, out, last, credit)
-        for f, i in last.items():
-            f.last_record = out.records[i]
+        credit, out = _Credit(), WriteBatch(expected=len(batch))
+        out.records = self._records(batch, ending, out, credit)
         self._commit()
         self.store.begin(out)
         self.in_flight = credit
-        self.in_flight_articles = len(out.records)
 
-    def _finish_file(self, f: _File, out: WriteBatch, last: dict[_File, int], credit: _Credit) -> None:
-        final = key(f.name, f.digest, "" if f.clean else DAMAGED)
-        if f in last:
-            out.records[last[f]]["src"] = final
-        elif f.last_record is not None:  # its last document went out with an earlier batch: mark it again
-            out.records.append({**f.last_record, "src": final})
+    def _records(self, batch: list[_Pending], ending: list[_File], out: WriteBatch,
+                 credit: _Credit) -> Iterator[Record]:
+        """The batch's records in order, with what they do credited.  An ending file's latest record is held
+        back until the next one of the file is made or its last article was reached: that record is marked
+        as the file's end (the file's articles in a batch come together, so the order stays)."""
+        ends = set(ending)
+        last_article = {p.file: i for i, p in enumerate(batch) if p.file in ends}
+        held: dict[_File, Record] = {}
+        marked: set[_File] = set()
+        signed = self.stories.assign([(p.article, p.terms) for p in batch])
+        for i, (p, sig) in enumerate(zip(batch, signed)):
+            f = p.file
+            record = self._record(p, sig, out, credit)
+            if f not in ends:
+                if record is not None:
+                    yield record
+                continue
+            if record is not None:
+                before, held[f] = held.get(f), record
+                if before is not None:
+                    yield before
+            if i == last_article[f] and f in held:
+                last = held.pop(f)
+                last["src"] = _final_key(f)
+                marked.add(f)
+                yield last
+        for f in ending:
+            yield from self._finish_file(f, f in marked, out, credit)
+
+    def _record(self, p: _Pending, sig: Signed | None, out: WriteBatch, credit: _Credit) -> Record | None:
+        """The record of one article, or None when it cannot be made (reported, the rest goes on)."""
+        f = p.file
+        try:
+            if sig is None:
+                raise ValueError("its same-story signature could not be worked out")
+            record = records.build(p.article, sig, key(f.name, f.digest, f.partial), self.indexer.languages, f.name)
+        except Exception as exc:  # noqa: BLE001 - one hostile article costs itself only
+            f.accepted.discard(p.article.id)
+            self._fail(f, ReadFailure(p.article.path or f.name, f"not indexed ({type(exc).__name__}: "
+                                                                f"{str(exc)[:120]})", p.article.line), read=True)
+            return None
+        if p.update:
+            out.delete_ids.append(p.article.id)
+        (credit.updated if p.update else credit.added)[f] += 1
+        credit.records += 1
+        f.last_record = record
+        return record
+
+    def _finish_file(self, f: _File, marked: bool, out: WriteBatch, credit: _Credit) -> Iterator[Record]:
+        """What ends file ``f``: its last record marked again when an earlier batch wrote it (``marked``: this
+        batch's was), the documents that left it deleted."""
+        if not marked and f.last_record is not None:  # its last document went out with an earlier batch
+            yield {**f.last_record, "src": _final_key(f)}
             out.delete_ids.append(f.last_record["id"])
+            credit.records += 1
         own = f.own_ids or set()
         if f.clean:
             assert self.claims is not None  # set when the run starts
@@ -353,7 +379,7 @@ class _Run:
             self.committed_anything = True
             if credit is not None:
                 credit.apply()
-                self.progress.written += self.in_flight_articles
+                self.progress.written += credit.records
             self._report_progress("reading")
             # The cycle collector runs once per batch, not every 700 allocations: its full passes over a
             # big run's heap (and, in the forked writers, over the heap they inherit) were a tenth of the CPU.
@@ -387,6 +413,11 @@ class _collect_per_batch:
     def __exit__(self, *exc) -> None:
         if self.collecting:
             gc.enable()
+
+
+def _final_key(f: _File) -> str:
+    """The source key of a file's last document: the file is complete (clean or damaged)."""
+    return key(f.name, f.digest, "" if f.clean else DAMAGED)
 
 
 class _disk_full_reported:

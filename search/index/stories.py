@@ -24,6 +24,7 @@ import hashlib
 import math
 from array import array
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -271,8 +272,9 @@ class StoryAssigner:
         self._slots: dict[str, int] = {}  # the run memory slot of each article the run signed
         self._copies: dict[int, str] = {}  # body fingerprint -> the first article of the run with that body
 
-    def assign(self, batch: list[tuple[Article, StoryTerms | None]]) -> list[Signed | None]:
-        """Each article's signature and story (None for one whose terms could not be worked out)."""
+    def assign(self, batch: list[tuple[Article, StoryTerms | None]]) -> Iterator[Signed | None]:
+        """Each article's signature and story (None for one whose terms could not be worked out), one at a
+        time: the store writes the first while the rest are signed."""
         run = self.run
         tfs: list[tuple[str, StoryTerms] | None] = []
         for article, given in batch:
@@ -284,11 +286,10 @@ class StoryAssigner:
             tfs.append((analysis.language_of(article.language), terms))
             run.count(terms.terms)
         n_docs = run.n_docs + self.index_docs
-        signed: list[Signed | None] = []
         idfs: dict[str, dict[str, float]] = {}  # per language: document frequencies stand still within a batch
         for (article, _), prepared in zip(batch, tfs):
             if prepared is None:
-                signed.append(None)
+                yield None
                 continue
             lang, (tf, lead, body) = prepared
             known = idfs.setdefault(lang, {})
@@ -309,8 +310,7 @@ class StoryAssigner:
             self._join(doc, candidates, original)
             self._slots[doc.id] = len(run)
             run.add(doc, top)
-            signed.append(doc)
-        return signed
+            yield doc
 
     def _join(self, doc: Signed, candidates: list[Signed], original: str | None = None) -> None:
         """Sets ``doc.story``: the story of the article it copies (``original``), else the most similar

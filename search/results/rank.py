@@ -63,13 +63,17 @@ def by_relevance(src: Source, hits: Hits, deferred: list[Deferred], k: int) -> H
 def by_date(hits: Hits, micros: np.ndarray, newest: bool, k: int) -> Hits:
     """The first ``k`` of ``hits`` by date, score 0: newest first (ties: higher number first, as Whoosh's
     reversed sort) or oldest first (ties: lower number first); undated articles last either way."""
-    when = micros[hits.ids]
+    ids, when = hits.ids, micros[hits.ids]
+    if 0 < k < len(ids):  # only the k-th date and those before it matter: sort those, not every hit
+        key = np.where(when < 0, np.iinfo(np.int64).max, -when if newest else when)
+        kept = np.flatnonzero(key <= np.partition(key, k - 1)[k - 1])
+        ids, when = ids[kept], when[kept]
     undated = when < 0
     if newest:
-        order = np.lexsort((-hits.ids.astype(np.int64), -when, undated))[:k]
+        order = np.lexsort((-ids.astype(np.int64), -when, undated))[:k]
     else:
-        order = np.lexsort((hits.ids, when, undated))[:k]
-    return Hits(hits.ids[order], np.zeros(len(order)))
+        order = np.lexsort((ids, when, undated))[:k]
+    return Hits(ids[order], np.zeros(len(order)))
 
 
 def rerank(head: Hits, factor: Callable[[np.ndarray], np.ndarray]) -> Hits:

@@ -242,12 +242,13 @@ class OpenSearchWriter:
     def begin(self, batch: WriteBatch) -> None:
         if self._thread is not None:
             raise RuntimeError("begin() before the previous batch was committed")
+        records = list(batch.records)  # made here, in the indexer's thread, before delete_ids is read
         outcome: list[BaseException | None] = [None]
-        seq, self._seq = self._seq, self._seq + len(batch.records)
+        seq, self._seq = self._seq, self._seq + len(records)
 
         def send() -> None:
             try:
-                bulk(self.client, self.index, batch.records, batch.delete_ids, self.languages, seq)
+                bulk(self.client, self.index, records, batch.delete_ids, self.languages, seq)
             except BaseException as exc:  # handed to commit()
                 outcome[0] = exc
 

@@ -24,20 +24,22 @@ rewrites everything into one segment per worker.
 from __future__ import annotations
 
 import heapq
+import multiprocessing
 import pickle
 import zlib
 from array import array
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from itertools import groupby, repeat
+from itertools import groupby, islice, repeat
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from whoosh import columns
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo, _lenfield
+from whoosh.filedb.filetables import _lengths as _LENGTHS
 from whoosh.reading import SegmentReader
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import length_to_byte
@@ -46,7 +48,7 @@ from whoosh.writing import SegmentWriter
 from search.backend.base import Record
 from search.backend.whoosh import vocabulary
 from search.backend.whoosh.postings import term_postings
-from search.backend.whoosh.schema import document, fused_items
+from search.backend.whoosh.schema import document, fused_postings
 from search.backend.whoosh.store import open_index
 from search.index.fields import SURFACE_FIELD
 from search.processes import fork_pool, stop
@@ -68,8 +70,9 @@ class _Pool:
     end and spills pickled runs past a memory limit; here only each field's terms
     are sorted, and a batch (``indexing.batch_size``) bounds the memory."""
 
-    def __init__(self) -> None:
+    def __init__(self, exits_after: bool = False) -> None:
         self.fields: dict[str, dict[bytes, list]] = {}
+        self.exits_after = exits_after  # a forked worker's: its process ends after this segment
 
     def add(self, item: tuple) -> None:
         """One posting (Whoosh's interface: its own ``add_reader``, where ``Writer.add_reader`` defers to it)."""
@@ -93,6 +96,18 @@ class _Pool:
                 postings.append(posting)
         return length
 
+    def put(self, fieldname: str, postings: list[tuple[bytes, tuple[int, float, bytes]]]) -> None:
+        """One document's postings in a field, made whole (``schema.fused_postings``)."""
+        terms = self.fields.get(fieldname)
+        if terms is None:
+            terms = self.fields[fieldname] = {}
+        for btext, posting in postings:
+            found = terms.get(btext)
+            if found is None:
+                terms[btext] = [posting]
+            else:
+                found.append(posting)
+
     def iter_postings(self):
         for fieldname in sorted(self.fields):
             terms = self.fields[fieldname]
@@ -101,16 +116,21 @@ class _Pool:
                     yield fieldname, btext, docnum, weight, vbytes
 
     def cleanup(self) -> None:
+        if self.exits_after:  # freeing millions of postings one by one cost a worker a twentieth of its
+            _PARKED.append(self.fields)  # time; a forked worker ends with os._exit, which frees nothing
         self.fields = {}
+
+
+_PARKED: list = []  # the posting pools of a worker's finished segments (see ``_Pool.cleanup``)
 
 
 class Writer(SegmentWriter):
     """Whoosh's segment writer with a grouping posting pool, short posting lists written inline,
     the new segment's field lengths read from memory, and merges that stream a term at a time."""
 
-    def __init__(self, ix, **kwargs):
+    def __init__(self, ix, exits_after: bool = False, **kwargs):
         super().__init__(ix, **kwargs)
-        self.pool = _Pool()
+        self.pool = _Pool(exits_after)
         self._plain = any(f.separate_spelling() or f.vector for _, f in self.schema.items())
         self._merged: list[_Merged] = []  # segments added whole (``add_reader``), their postings still in them
 
@@ -182,9 +202,13 @@ class Writer(SegmentWriter):
                 field = schema[name]
                 length = 0
                 if field.indexed:
-                    items = fused_items(field, value)
-                    length = self.pool.extend(name, docnum, field.index(value) if items is None else items,
-                                              self._field_boost(fields, name, docboost))
+                    boost = self._field_boost(fields, name, docboost)
+                    fused = fused_postings(field, value, docnum, boost)
+                    if fused is None:
+                        length = self.pool.extend(name, docnum, field.index(value), boost)
+                    else:
+                        length = fused[1]
+                        self.pool.put(name, fused[0])
                     if not field.scorable:
                         length = 0
                 stored = fields.get(f"_stored_{name}", value)
@@ -236,17 +260,43 @@ class Writer(SegmentWriter):
         fw = self.fieldwriter
         fw.start_field(fieldname, self.schema[fieldname])
         fw._postwriter._write_block = partial(_write_block, fw._postwriter)
-        table_add, fieldkey = fw._tindex.add, pack_ushort(fw._fieldid)
-        for btext, postings in terms:
-            if kept is not None:
-                kept.append((btext, len(postings)))
-            if len(postings) < INLINE:
-                table_add(fieldkey + btext, _inline_entry(postings, length))
-                continue
-            fw.start_term(btext)
-            _fill_blocks(fw._postwriter, postings, length)
-            fw.finish_term()
+        table, fieldkey = _TermTable(fw._tindex), pack_ushort(fw._fieldid)
+        fw._tindex.add = table.add  # finish_term's entries too, for this field
+        try:
+            for btext, postings in terms:
+                if kept is not None:
+                    kept.append((btext, len(postings)))
+                if len(postings) < INLINE:
+                    table.add(fieldkey + btext, _inline_entry(postings, length))
+                    continue
+                fw.start_term(btext)
+                _fill_blocks(fw._postwriter, postings, length)
+                fw.finish_term()
+        finally:
+            del fw._tindex.add
         fw.finish_field()
+
+
+class _TermTable:
+    """``OrderedHashWriter.add`` counting the file's position: Whoosh asks the file for it twice per term,
+    a system call each (a twentieth of writing a segment).  The same bytes, keys, hashes and positions, as
+    long as every write to the table's file goes through ``add``."""
+
+    def __init__(self, tindex) -> None:
+        self.tindex = tindex
+        self.pos: int | None = None  # None: ask the file once
+
+    def add(self, key: bytes, value: bytes) -> None:
+        t = self.tindex
+        if key <= t.lastkey:
+            raise ValueError(f"Keys must increase: {t.lastkey!r}..{key!r}")
+        pos = t.dbfile.tell() if self.pos is None else self.pos
+        t.index.append(pos)
+        t.dbfile.write(_LENGTHS.pack(len(key), len(value)) + key + value)
+        h = t.hashfn(key)
+        t.buckets[h & 255].append((h, pos))
+        t.lastkey = key
+        self.pos = pos + _LENGTHS.size + len(key) + len(value)
 
 
 def _fill_blocks(writer, postings: list, length: list[int]) -> None:
@@ -327,13 +377,14 @@ class _Lengths:
         self._reader.close()
 
 
-def open_writer(ix, lock: bool = True) -> Writer:
+def open_writer(ix, lock: bool = True, exits_after: bool = False) -> Writer:
     """A writer on ``ix``; only the indexer's own (``lock``) takes Whoosh's lock."""
-    return Writer(ix, _lk=lock)
+    return Writer(ix, exits_after, _lk=lock)
 
 
 def _new_writer(index_dir: str) -> Writer:
-    return open_writer(open_index(Path(index_dir), None), lock=False)
+    """A worker's writer: without the lock (its parent holds it), in a process that ends after its segment."""
+    return open_writer(open_index(Path(index_dir), None), lock=False, exits_after=True)
 
 
 def _finish(writer: Writer):
@@ -341,12 +392,17 @@ def _finish(writer: Writer):
     return writer._finalize_segment()
 
 
-def _write_share(index_dir: str, records: list[Record]):
-    """Worker: one new segment holding ``records``."""
+def _write_share(index_dir: str, share: int):
+    """Worker: one new segment holding the records its feed brings (lists of them, then None)."""
+    feed = _FEEDS[share]
     writer = _new_writer(index_dir)
-    for record in records:
-        writer.add_document(**document(record))
+    while (records := feed.get()) is not None:
+        for record in records:
+            writer.add_document(**document(record))
     return _finish(writer)
+
+
+_FEEDS: list = []  # the record feeds of a batch's workers, made before they fork: they inherit them
 
 
 def _merge_share(index_dir: str, segments: list) -> Any:
@@ -423,22 +479,48 @@ def merge_policy(new: list):
 
 
 class Batch:
-    """A batch on its way into the index: workers write it while the indexer prepares the next one;
-    ``commit`` waits for them and commits, ``cancel`` stops them and leaves the index as it was."""
+    """A batch on its way into the index: workers write it while the indexer is still preparing it (its
+    records come as they are made), and the next one while it prepares that; ``commit`` waits for them and
+    commits, ``cancel`` stops them and leaves the index as it was.
 
-    def __init__(self, writer: Writer, index_dir: Path, records: list[Record], procs: int):
+    Each worker writes a contiguous share of the records, fed in ``FEED`` record lists, so a worker starts
+    on the batch's first records while same-story detection signs the rest.  A later share's first records
+    come later, so the first shares are larger (``LEAD``): the workers finish together."""
+
+    FEED = 200
+    LEAD = 0.06  # the first of two shares is this much larger than an even one, the second as much smaller
+
+    def __init__(self, writer: Writer, index_dir: Path, records: Iterable[Record], procs: int, expected: int):
         self.writer = writer
         self.pool: ProcessPoolExecutor | None = None
-        self.futures = []
-        shares = min(procs, len(records) // MIN_SHARE)
+        self.futures: list[Future] = []
+        self.feeds: list = []
+        shares = min(procs, expected // MIN_SHARE)
         if shares <= 1:
             for record in records:
                 writer.add_document(**document(record))
             return
-        size = -(-len(records) // shares)
-        self.pool = fork_pool(shares)
-        self.futures = [self.pool.submit(_write_share, str(index_dir), records[i:i + size])
-                        for i in range(0, len(records), size)]
+        try:
+            self._feed(index_dir, iter(records), share_sizes(expected, shares, self.LEAD))
+        except BaseException:
+            self.cancel()
+            raise
+
+    def _feed(self, index_dir: Path, records: Iterator[Record], sizes: list[int]) -> None:
+        context = multiprocessing.get_context("fork")
+        self.feeds = _FEEDS[:] = [context.Queue() for _ in sizes]
+        self.pool = fork_pool(len(sizes))
+        self.futures = [self.pool.submit(_write_share, str(index_dir), i) for i in range(len(sizes))]
+        for i, feed in enumerate(self.feeds):
+            left: int | None = sizes[i] if i < len(sizes) - 1 else None  # the last share takes whatever comes
+            while left is None or left > 0:
+                chunk = list(islice(records, self.FEED if left is None else min(self.FEED, left)))
+                if not chunk:
+                    break
+                feed.put(chunk)
+                if left is not None:
+                    left -= len(chunk)
+            feed.put(None)
 
     def commit(self) -> None:
         try:
@@ -453,6 +535,7 @@ class Batch:
         if self.pool is not None:
             stop(self.pool)
             self.pool = None
+        self._close_feeds()
         if not self.writer.is_closed:
             self.writer.cancel()
 
@@ -460,10 +543,27 @@ class Batch:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
+        self._close_feeds()
+
+    def _close_feeds(self) -> None:
+        for feed in self.feeds:
+            feed.cancel_join_thread()  # a stopped worker reads no more: this process must not wait to feed it
+            feed.close()
+        self.feeds = []
+        _FEEDS.clear()
+
+
+def share_sizes(expected: int, shares: int, lead: float) -> list[int]:
+    """Records per share: ``lead`` more than an even share for the first, as much less for the last, and in
+    proportion between."""
+    weights = [1 + lead * (shares - 1 - 2 * i) / max(1, shares - 1) for i in range(shares)]
+    sizes = [round(expected * w / shares) for w in weights]
+    sizes[-1] = expected - sum(sizes[:-1])
+    return sizes
 
 
 def plan(segments: list, procs: int, max_segments: int = MAX_SEGMENTS, full: bool = False) -> list[list]:
-    """The groups ``compact`` merges, dealt round-robin by size so groups weigh alike: the smallest
+    """The groups ``compact`` merges, dealt round-robin by size so groups weigh alike (smallest first): the smallest
     segments beyond ``max_segments`` and those with ``RECLAIM_SHARE`` deleted; all (``full``), when
     that changes anything."""
     procs = max(1, min(procs, max_segments - 1))

@@ -178,11 +178,12 @@ class WhooshWriter:
             raise RuntimeError("begin() before the previous batch was committed")
         writer = segments.open_writer(self.ix)  # holds Whoosh's lock, deletes, commits; Batch writes
         try:
-            if batch.delete_ids:
+            in_flight = segments.Batch(writer, self.index_dir, batch.records, self.workers, batch.expected)
+            if batch.delete_ids:  # known once the records are made; they delete from the segments there were
                 with writer.searcher() as searcher:
                     for doc_id in batch.delete_ids:
                         writer.delete_by_term("id", doc_id, searcher=searcher)
-            self._in_flight = segments.Batch(writer, self.index_dir, batch.records, self.workers)
+            self._in_flight = in_flight
         except BaseException:
             if not writer.is_closed:
                 writer.cancel()
