@@ -37,15 +37,6 @@ class _Fused:
         return [(text.encode("utf-8"), len(poslist), weights[text] * boost, encode(poslist))
                 for text, poslist in poses.items()]
 
-    def fused_postings(self, value: str, analyzer: FusedChain, docnum: int,
-                       boost: float) -> tuple[list[tuple[bytes, tuple[int, float, bytes]]], int]:
-        """(UTF-8 term, (docnum, weight, encoded value)) per distinct term, the weights as ``fused_items``
-        times ``boost``, and the field length: a writer's postings in one pass."""
-        poses, weights = analyzer.tally(value)
-        field_boost, encode = self.field_boost, self._encode
-        return ([(text.encode("utf-8"), (docnum, weights[text] * field_boost * boost, encode(poslist)))
-                 for text, poslist in poses.items()], sum(map(len, poses.values())))
-
     def word_values(self, value, analyzer, **kwargs):
         if not isinstance(analyzer, FusedChain) or not isinstance(value, str):
             return super().word_values(value, analyzer, **kwargs)
@@ -86,22 +77,12 @@ class FusedFrequency(_Fused, Frequency):
         boost = self.field_boost
         return [(text.encode("utf-8"), n, n * boost, pack_uint(n)) for text, n in counts.items()]
 
-    def fused_postings(self, value: str, analyzer: FusedChain, docnum: int,
-                       boost: float) -> tuple[list[tuple[bytes, tuple[int, float, bytes]]], int]:
-        counts = surface_counts(value) if analyzer.lang == SURFACE else None
-        if counts is None:
-            return super().fused_postings(value, analyzer, docnum, boost)
-        field_boost = self.field_boost
-        return ([(text.encode("utf-8"), (docnum, n * field_boost * boost, pack_uint(n))) for text, n in counts.items()],
-                sum(counts.values()))
 
-
-def fused_postings(field, value, docnum: int,
-                   boost: float) -> tuple[list[tuple[bytes, tuple[int, float, bytes]]], int] | None:
-    """A field's postings for one value straight from its fused chain (see ``_Fused.fused_postings``), or
-    None where Whoosh's own ``field.index`` must make them."""
+def fused_items(field, value) -> list[tuple[bytes, int, float, bytes]] | None:
+    """A field's postings for one value straight from its fused chain, or None where Whoosh's
+    own ``field.index`` must make them."""
     if isinstance(field.format, _Fused) and isinstance(field.analyzer, FusedChain) and isinstance(value, str):
-        return field.format.fused_postings(value, field.analyzer, docnum, boost)
+        return field.format.fused_items(value, field.analyzer)
     return None
 
 

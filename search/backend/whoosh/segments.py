@@ -39,7 +39,6 @@ from typing import Any
 import numpy as np
 from whoosh import columns
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo, _lenfield
-from whoosh.filedb.filetables import _lengths as _LENGTHS
 from whoosh.reading import SegmentReader
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import length_to_byte
@@ -48,7 +47,7 @@ from whoosh.writing import SegmentWriter
 from search.backend.base import Record
 from search.backend.whoosh import vocabulary
 from search.backend.whoosh.postings import term_postings
-from search.backend.whoosh.schema import document, fused_postings
+from search.backend.whoosh.schema import document, fused_items
 from search.backend.whoosh.store import open_index
 from search.index.fields import SURFACE_FIELD
 from search.processes import fork_pool, stop
@@ -95,18 +94,6 @@ class _Pool:
             else:
                 postings.append(posting)
         return length
-
-    def put(self, fieldname: str, postings: list[tuple[bytes, tuple[int, float, bytes]]]) -> None:
-        """One document's postings in a field, made whole (``schema.fused_postings``)."""
-        terms = self.fields.get(fieldname)
-        if terms is None:
-            terms = self.fields[fieldname] = {}
-        for btext, posting in postings:
-            found = terms.get(btext)
-            if found is None:
-                terms[btext] = [posting]
-            else:
-                found.append(posting)
 
     def iter_postings(self):
         for fieldname in sorted(self.fields):
@@ -202,13 +189,9 @@ class Writer(SegmentWriter):
                 field = schema[name]
                 length = 0
                 if field.indexed:
-                    boost = self._field_boost(fields, name, docboost)
-                    fused = fused_postings(field, value, docnum, boost)
-                    if fused is None:
-                        length = self.pool.extend(name, docnum, field.index(value), boost)
-                    else:
-                        length = fused[1]
-                        self.pool.put(name, fused[0])
+                    items = fused_items(field, value)
+                    length = self.pool.extend(name, docnum, field.index(value) if items is None else items,
+                                              self._field_boost(fields, name, docboost))
                     if not field.scorable:
                         length = 0
                 stored = fields.get(f"_stored_{name}", value)
@@ -260,43 +243,17 @@ class Writer(SegmentWriter):
         fw = self.fieldwriter
         fw.start_field(fieldname, self.schema[fieldname])
         fw._postwriter._write_block = partial(_write_block, fw._postwriter)
-        table, fieldkey = _TermTable(fw._tindex), pack_ushort(fw._fieldid)
-        fw._tindex.add = table.add  # finish_term's entries too, for this field
-        try:
-            for btext, postings in terms:
-                if kept is not None:
-                    kept.append((btext, len(postings)))
-                if len(postings) < INLINE:
-                    table.add(fieldkey + btext, _inline_entry(postings, length))
-                    continue
-                fw.start_term(btext)
-                _fill_blocks(fw._postwriter, postings, length)
-                fw.finish_term()
-        finally:
-            del fw._tindex.add
+        table_add, fieldkey = fw._tindex.add, pack_ushort(fw._fieldid)
+        for btext, postings in terms:
+            if kept is not None:
+                kept.append((btext, len(postings)))
+            if len(postings) < INLINE:
+                table_add(fieldkey + btext, _inline_entry(postings, length))
+                continue
+            fw.start_term(btext)
+            _fill_blocks(fw._postwriter, postings, length)
+            fw.finish_term()
         fw.finish_field()
-
-
-class _TermTable:
-    """``OrderedHashWriter.add`` counting the file's position: Whoosh asks the file for it twice per term,
-    a system call each (a twentieth of writing a segment).  The same bytes, keys, hashes and positions, as
-    long as every write to the table's file goes through ``add``."""
-
-    def __init__(self, tindex) -> None:
-        self.tindex = tindex
-        self.pos: int | None = None  # None: ask the file once
-
-    def add(self, key: bytes, value: bytes) -> None:
-        t = self.tindex
-        if key <= t.lastkey:
-            raise ValueError(f"Keys must increase: {t.lastkey!r}..{key!r}")
-        pos = t.dbfile.tell() if self.pos is None else self.pos
-        t.index.append(pos)
-        t.dbfile.write(_LENGTHS.pack(len(key), len(value)) + key + value)
-        h = t.hashfn(key)
-        t.buckets[h & 255].append((h, pos))
-        t.lastkey = key
-        self.pos = pos + _LENGTHS.size + len(key) + len(value)
 
 
 def _fill_blocks(writer, postings: list, length: list[int]) -> None:
