@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 LINKERS = ("", "s", "es", "n", "en", "e", "er", "ns")
+_LINKERS_ENDING = {c: tuple(lk for lk in LINKERS if lk.endswith(c)) for c in {lk[-1] for lk in LINKERS if lk}}
 MIN_PART = 4
 MIN_WORD = 8
 
@@ -88,13 +89,15 @@ class Splitter:
         if len(word) < MIN_WORD or not word.isalpha() or self._score(word) >= self.lexicalised_zipf:
             return ()
         best: tuple[tuple[float, float], str, str] | None = None
-        corpus, common = self.corpus, self._common
+        corpus, common, zipf = self.corpus, self._common, self.zipf
         for i in range(MIN_PART, len(word) - MIN_PART + 1):
             tail = word[i:]
             if tail not in corpus and tail not in common:
                 continue
+            tail_score = zipf.get(tail, 2.5 if tail in corpus else 0.0)  # _score, inlined: most of the time
             for head in self._heads(word[:i]):
-                score = (min(self._score(head), self._score(tail)), self._score(head))
+                head_score = zipf.get(head, 2.5 if head in corpus else 0.0)
+                score = (min(head_score, tail_score), head_score)
                 if best is None or score > best[0]:
                     best = (score, head, tail)
         if best is None:
@@ -103,13 +106,16 @@ class Splitter:
         # Keep every level: "waffenstillstand" -> waffen, stillstand, still, stand.
         return tuple(dict.fromkeys((head, tail) + self.split(head) + self.split(tail)))
 
-    def _heads(self, left: str) -> Iterable[str]:
+    def _heads(self, left: str) -> list[str]:
         """Candidate first parts: ``left`` minus a linking element, or with a dropped -e restored."""
-        for linker in LINKERS:
-            if linker and not left.endswith(linker):
-                continue
-            head = left[: len(left) - len(linker)] if linker else left
-            if self.is_word(head):
-                yield head
-        if self.is_word(left + "e"):
-            yield left + "e"
+        corpus, common = self.corpus, self._common
+        heads = [left] if len(left) >= MIN_PART and (left in corpus or left in common) else []
+        for linker in _LINKERS_ENDING.get(left[-1], ()):  # those ``left`` may end with, in LINKERS' order
+            if left.endswith(linker):
+                head = left[: len(left) - len(linker)]
+                if len(head) >= MIN_PART and (head in corpus or head in common):
+                    heads.append(head)
+        restored = left + "e"
+        if restored in corpus or restored in common:  # (longer than ``left``: never too short)
+            heads.append(restored)
+        return heads

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from search import analysis
 from search.index import stories
 from search.ingest import JSONL_SUFFIXES, Limits, SourceFile, format_suffix, langid, parse, read_bytes, stream
 from search.ingest.article import Article, OverLimit, ReadError, ReadFailure
@@ -59,6 +60,13 @@ class ChunkJob:
     digest: str
     last: bool
     nbytes: int
+
+
+def before_fork() -> None:
+    """Load in the indexer what every worker needs, once: the forked workers share it instead of each
+    loading its own at its first job, while the others wait for it (the word list the German story
+    terms decompound with, 0.8 s)."""
+    analysis.signature_chain("de")
 
 
 def read_file(job: FileJob) -> Piece:

@@ -7,7 +7,8 @@ own, so one big file is parsed on both cores like many small ones.  At most
 ``WINDOW`` jobs per worker are in flight, which bounds the memory of what is
 read ahead; results come back in the order the jobs were queued.
 
-The pool is forked (``search.processes``): its workers die with the indexer.
+The pool is forked (``search.processes``): its workers die with the indexer, and
+share what ``jobs.before_fork`` loaded in it first.
 A file whose damaged version was re-read only to report its failures and
 turned out to read cleanly now (a limit was raised) is queued again with
 ``reread`` and read for real at the end of the run.
@@ -18,7 +19,18 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 
-from search.index.jobs import FAILED, READ, REPORT, UNCHANGED, ChunkJob, FileJob, Piece, read_chunk, read_file
+from search.index.jobs import (
+    FAILED,
+    READ,
+    REPORT,
+    UNCHANGED,
+    ChunkJob,
+    FileJob,
+    Piece,
+    before_fork,
+    read_chunk,
+    read_file,
+)
 from search.index.versions import Versions
 from search.ingest import Limits, SourceFile, stream
 from search.ingest.article import ReadError, ReadFailure
@@ -47,6 +59,7 @@ class ParsePool:
             for task in tasks:
                 yield task if isinstance(task, Piece) else task[0](task[1])
             return
+        before_fork()
         pool = fork_pool(self.workers)
         pending: deque[Piece | Future] = deque()
         try:

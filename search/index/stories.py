@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import NamedTuple
 
 from search import analysis
@@ -42,6 +43,7 @@ SAME_PLACE_BONUS = 0.2  # the same dateline place: strong evidence of the same e
 MAX_STORY = 12  # articles per story: more is a topic, not one event
 SAME_SOURCE = 0.6  # an outlet's second article joins a story it is in only when this close: usually a new event
 MOST = 0.5  # ... and every article must reach the threshold with at least this share of the members
+TERMS_CHARS = 6000  # the body's share of a signature: its first this many characters
 LEAD_CHARS = 400
 LEAD_TERMS = 40
 LEAD_MIN = 0.05  # the least lead cosine with some member
@@ -72,8 +74,8 @@ _TF = [0.0] + [1 + math.log(c) for c in range(1, 64)]
 def signature(tf: Counter, idfs: dict[str, float], size: int = SIGNATURE_TERMS) -> dict[str, float]:
     """Top ``size`` tf-idf terms, L2-normalised; ``idfs`` holds every term of ``tf`` (a batch shares one)."""
     scored = {t: (_TF[c] if c < 64 else 1 + math.log(c)) * idfs[t] for t, c in tf.items() if len(t) > 2}
-    top = sorted(scored.items(), key=lambda kv: -kv[1])[:size]
-    norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
+    top = sorted(scored.items(), key=itemgetter(1), reverse=True)[:size]  # stable: ties keep the order of tf
+    norm = math.sqrt(sum([w * w for _, w in top])) or 1.0
     return {t: w / norm for t, w in top}
 
 
@@ -171,14 +173,14 @@ class RunMemory:
         A bucket offers its ``max_bucket`` most recent articles only: undated articles all share
         one bucket per term, and looking through all of them made a run of many undated articles
         quadratic."""
-        shared: Counter = Counter()
-        cap = self.max_bucket
+        offered: list[int] = []
+        cap, buckets, tids = self.max_bucket, self._buckets, [self._term_ids.get(term) for term in top]
         for day in self._days(doc.date):
-            for term in top:
-                tid = self._term_ids.get(term)
+            for tid in tids:
                 if tid is not None:
-                    bucket = self._buckets.get((tid, day), ())
-                    shared.update(bucket[-cap:] if len(bucket) > cap else bucket)
+                    bucket = buckets.get((tid, day), ())
+                    offered += bucket[-cap:] if len(bucket) > cap else bucket
+        shared = Counter(offered)  # most shared first, ties in the order offered
         return [self.signed(slot) for slot, _ in shared.most_common(self.max_candidates)]
 
     def add(self, doc: Signed, top: list[str]) -> None:
@@ -241,7 +243,7 @@ def fingerprint(article: Article) -> int:
 class StoryTerms(NamedTuple):
     """What signing an article needs that depends on the article alone (``story_terms``)."""
 
-    terms: Counter  # title twice, teaser, the body's first 6,000 characters
+    terms: Counter  # title twice, teaser, the body's first ``TERMS_CHARS``
     lead: Counter   # title twice, teaser, the body's first ``LEAD_CHARS``
     body: int | None  # the body's ``fingerprint`` (None: too short to tell a copy by)
 
@@ -249,11 +251,38 @@ class StoryTerms(NamedTuple):
 def story_terms(article: Article) -> StoryTerms:
     """The terms same-story detection and related coverage compare (the title counts twice), those of
     the lead, and the body's fingerprint.  The parse pool works them out, ahead of and apart from the
-    writer, whose single process they would queue in."""
-    lang, head = analysis.language_of(article.language), f"{article.title}\n{article.title}\n{article.teaser}\n"
-    return StoryTerms(analysis.signature_counts(lang, head + article.body[:6000]),
-                      analysis.signature_counts(lang, head + article.body[:LEAD_CHARS]),
-                      fingerprint(article) if len(article.body) >= COPY_CHARS else None)
+    writer, whose single process they would queue in.
+
+    Both counts are those of the joined text (title, title, teaser, body start, a line each), but each
+    piece is analysed once: no token spans whitespace, so the body is cut at the last whitespace
+    before ``LEAD_CHARS``, and what the two share is counted once for both."""
+    chain = analysis.signature_chain(analysis.language_of(article.language))
+    body = article.body
+    cut = _word_break(body, LEAD_CHARS)
+    shared = [chain.counts(article.title)] * 2 if article.title else []
+    shared += [chain.counts(text) for text in (article.teaser, body[:cut]) if text]
+    return StoryTerms(_summed(shared, chain.counts(body[cut:TERMS_CHARS])),
+                      _summed(shared, chain.counts(body[cut:LEAD_CHARS])),
+                      fingerprint(article) if len(body) >= COPY_CHARS else None)
+
+
+def _word_break(text: str, at: int) -> int:
+    """The last index at most ``at`` where a token may start: after whitespace, the start or the end."""
+    if len(text) <= at:
+        return len(text)
+    while at > 0 and not text[at - 1].isspace():
+        at -= 1
+    return at
+
+
+def _summed(parts: list[Counter], last: Counter) -> Counter:
+    """The counts of texts analysed one after the other, terms in the order they first occur."""
+    out = Counter(parts[0]) if parts else Counter()
+    get = out.get
+    for part in [*parts[1:], last]:
+        for term, n in part.items():
+            out[term] = get(term, 0) + n
+    return out
 
 
 class StoryAssigner:
@@ -293,7 +322,7 @@ class StoryAssigner:
                 continue
             lang, (tf, lead, body) = prepared
             known = idfs.setdefault(lang, {})
-            for t in [t for t in (*tf, *lead) if t not in known]:
+            for t in (tf.keys() | lead.keys()).difference(known):  # each new term once, in any order
                 known[t] = idf(self._df(lang, t), n_docs)
             weights = signature(tf, known)
             doc = Signed(article.id, lang, article.date, weights, location=article.location,
