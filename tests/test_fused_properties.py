@@ -8,8 +8,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from search import analysis
-from search.index import stories
-from search.ingest.article import Article
 
 LANGS = ["de", "en", "ru", "el", "tr", "hi", "ar", "ro", "zh", "ja", "th", "xx", "surface"]
 
@@ -96,18 +94,3 @@ def test_surface_counts_are_the_surface_chains_tokens(text):
     counts = analysis.surface_counts(text)
     if counts is not None:
         assert counts == Counter(t.text for t in analysis.exact_analyzer()(text))
-
-
-@pytest.mark.parametrize("lang", ["de", "en", "el", "tr", "zh", "th"])
-@SETTINGS
-@given(title=texts, teaser=texts, body=st.lists(texts, min_size=1, max_size=40).map(" ".join),
-       pad=st.integers(0, 420))
-def test_story_terms_are_the_joined_texts_counts(lang, title, teaser, body, pad):
-    """Analysed piece by piece, the same counts in the same order as the title (twice), the teaser and the
-    body's start analysed as one text: wherever the lead's cut falls (``pad`` moves it through the body)."""
-    body = "x " * (pad // 2) + body
-    article = Article(id="a", title=title, teaser=teaser, body=body, language=lang)
-    head = f"{title}\n{title}\n{teaser}\n"
-    got = stories.story_terms(article)
-    assert list(got.terms.items()) == list(analysis.signature_counts(lang, head + body[:stories.TERMS_CHARS]).items())
-    assert list(got.lead.items()) == list(analysis.signature_counts(lang, head + body[:stories.LEAD_CHARS]).items())

@@ -43,7 +43,6 @@ SAME_PLACE_BONUS = 0.2  # the same dateline place: strong evidence of the same e
 MAX_STORY = 12  # articles per story: more is a topic, not one event
 SAME_SOURCE = 0.6  # an outlet's second article joins a story it is in only when this close: usually a new event
 MOST = 0.5  # ... and every article must reach the threshold with at least this share of the members
-TERMS_CHARS = 6000  # the body's share of a signature: its first this many characters
 LEAD_CHARS = 400
 LEAD_TERMS = 40
 LEAD_MIN = 0.05  # the least lead cosine with some member
@@ -243,7 +242,7 @@ def fingerprint(article: Article) -> int:
 class StoryTerms(NamedTuple):
     """What signing an article needs that depends on the article alone (``story_terms``)."""
 
-    terms: Counter  # title twice, teaser, the body's first ``TERMS_CHARS``
+    terms: Counter  # title twice, teaser, the body's first 6,000 characters
     lead: Counter   # title twice, teaser, the body's first ``LEAD_CHARS``
     body: int | None  # the body's ``fingerprint`` (None: too short to tell a copy by)
 
@@ -251,38 +250,11 @@ class StoryTerms(NamedTuple):
 def story_terms(article: Article) -> StoryTerms:
     """The terms same-story detection and related coverage compare (the title counts twice), those of
     the lead, and the body's fingerprint.  The parse pool works them out, ahead of and apart from the
-    writer, whose single process they would queue in.
-
-    Both counts are those of the joined text (title, title, teaser, body start, a line each), but each
-    piece is analysed once: no token spans whitespace, so the body is cut at the last whitespace
-    before ``LEAD_CHARS``, and what the two share is counted once for both."""
-    chain = analysis.signature_chain(analysis.language_of(article.language))
-    body = article.body
-    cut = _word_break(body, LEAD_CHARS)
-    shared = [chain.counts(article.title)] * 2 if article.title else []
-    shared += [chain.counts(text) for text in (article.teaser, body[:cut]) if text]
-    return StoryTerms(_summed(shared, chain.counts(body[cut:TERMS_CHARS])),
-                      _summed(shared, chain.counts(body[cut:LEAD_CHARS])),
-                      fingerprint(article) if len(body) >= COPY_CHARS else None)
-
-
-def _word_break(text: str, at: int) -> int:
-    """The last index at most ``at`` where a token may start: after whitespace, the start or the end."""
-    if len(text) <= at:
-        return len(text)
-    while at > 0 and not text[at - 1].isspace():
-        at -= 1
-    return at
-
-
-def _summed(parts: list[Counter], last: Counter) -> Counter:
-    """The counts of texts analysed one after the other, terms in the order they first occur."""
-    out = Counter(parts[0]) if parts else Counter()
-    get = out.get
-    for part in [*parts[1:], last]:
-        for term, n in part.items():
-            out[term] = get(term, 0) + n
-    return out
+    writer, whose single process they would queue in."""
+    lang, head = analysis.language_of(article.language), f"{article.title}\n{article.title}\n{article.teaser}\n"
+    return StoryTerms(analysis.signature_counts(lang, head + article.body[:6000]),
+                      analysis.signature_counts(lang, head + article.body[:LEAD_CHARS]),
+                      fingerprint(article) if len(article.body) >= COPY_CHARS else None)
 
 
 class StoryAssigner:
