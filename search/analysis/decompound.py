@@ -108,7 +108,7 @@ class Splitter:
 
     def _heads(self, left: str) -> list[str]:
         """Candidate first parts: ``left`` minus a linking element, or with a dropped -e restored."""
-        corpus, common = self.corpus, self._common
+        corpus, common = self.corpus, self._common  # ``is_word``, inlined: this runs for every candidate tail
         heads = [left] if len(left) >= MIN_PART and (left in corpus or left in common) else []
         for linker in _LINKERS_ENDING.get(left[-1], ()):  # those ``left`` may end with, in LINKERS' order
             if left.endswith(linker):
